@@ -1,0 +1,67 @@
+// What every endpoint of the api works with. Built once by whoever hosts the
+// api (tally serve, the Lambda); all references outlive the Api.
+#pragma once
+
+#include <exception>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "api/error_response.h"
+#include "api/metrics.h"
+#include "api/request.h"
+#include "api/response.h"
+#include "api/site_registry.h"
+#include "common/blocking_executor.h"
+#include "common/clock.h"
+#include "counting/counting_service.h"
+#include "store/store.h"
+
+namespace tally {
+
+struct ApiOptions {
+  // Hex SHA-256 of the root token; empty means no root token is configured
+  // and root-only endpoints answer 401.
+  std::string root_token_hash;
+};
+
+struct ApiContext {
+  Store& store;
+  CountingService& counting;
+  SiteRegistry& sites;
+  BlockingExecutor& blocking;  // runs everything that touches the store, except hits
+  Metrics& metrics;
+  const Clock& clock;
+  ApiOptions options;
+};
+
+// Counts the answer in the metrics and hands it to the sink. Every endpoint
+// answers through this, exactly once per request.
+inline void Finish(ApiContext& ctx, ResponseSink& sink, Route route, Response response) {
+  ctx.metrics.CountRequest(route, response.status);
+  sink.Send(std::move(response));
+}
+
+// Runs `work`, a `Response()` callable that may block, on the blocking
+// executor and answers with what it returns (500 if it throws), or answers
+// 503 at once if the executor is saturated.
+template <typename Work>
+void RunBlocking(ApiContext& ctx, ResponseSink& sink, Route route, Work work) {
+  bool posted = ctx.blocking.Post([&ctx, &sink, route, work = std::move(work)]() mutable {
+    Response response;
+    try {
+      response = work();
+    } catch (const std::exception& e) {
+      spdlog::error("handler failed: {}", e.what());
+      SetError(response, 500, "internal", "internal error");
+    }
+    Finish(ctx, sink, route, std::move(response));
+  });
+  if (!posted) {
+    Response response;
+    SetError(response, 503, "overloaded", "the server is busy; try again shortly");
+    Finish(ctx, sink, route, std::move(response));
+  }
+}
+
+}  // namespace tally

@@ -1,0 +1,56 @@
+// See request.h.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tally {
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  // Extra headers (CORS, Retry-After, Cache-Control, ...). Names as they
+  // should be sent.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // Set by the api when the connection should be closed after this response
+  // (e.g. the request could not be framed reliably).
+  bool close_connection = false;
+
+  void SetHeader(std::string_view name, std::string_view value) {
+    for (auto& h : headers) {
+      if (h.first == name) {
+        h.second.assign(value);
+        return;
+      }
+    }
+    headers.emplace_back(std::string(name), std::string(value));
+  }
+  std::string_view Header(std::string_view name) const {
+    for (const auto& h : headers) {
+      if (h.first == name) return h.second;
+    }
+    return {};
+  }
+  void Clear() {
+    status = 200;
+    content_type = "application/json";
+    body.clear();
+    headers.clear();
+    close_connection = false;
+  }
+};
+
+// Receives the response to one request. The api calls Send exactly once per
+// request, on any thread (a network thread, a store worker, or the group
+// commit writer); implementations must hand the response back to their own
+// thread themselves.
+class ResponseSink {
+ public:
+  virtual ~ResponseSink() = default;
+  virtual void Send(Response response) = 0;
+};
+
+}  // namespace tally

@@ -1,0 +1,162 @@
+// `tally`: one binary for the server and its administration.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/config.h"
+#include "cli/serve_command.h"
+#include "cli/site_commands.h"
+
+namespace {
+
+constexpr const char* kDefaultStore = "sqlite:./data/tally.db";
+
+// The flag's value if it was given on the command line.
+std::optional<std::string> Given(const CLI::Option* option, const std::string& value) {
+  if (option->count() > 0) return value;
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Tally: a visitor counter backend. A page calls its HTTP API when it loads; Tally counts "
+      "the visit durably and answers with the new number.\n\n"
+      "Settings: a flag beats its TALLY_* environment variable, which beats the config file, "
+      "which beats the default."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tally 0.1.0");
+
+  std::string config_path, store_flag;
+  app.add_option("--config", config_path, "config file of `name = value` lines (env TALLY_CONFIG)");
+  auto* store_opt = app.add_option(
+      "--store", store_flag,
+      "where counts live: sqlite:PATH (env TALLY_STORE, default sqlite:./data/tally.db)");
+
+  // serve
+  auto* serve = app.add_subcommand("serve", "run the HTTP server");
+  serve->fallthrough();
+  std::string listen, durability, token_file, port_file, threads;
+  bool no_demo = false;
+  auto* listen_opt = serve->add_option(
+      "--listen", listen, "HOST:PORT to listen on (env TALLY_LISTEN, default 127.0.0.1:8080)");
+  auto* durability_opt = serve->add_option(
+      "--durability", durability,
+      "strict: a hit is answered after it is on disk (fsync, default); relaxed: after the OS "
+      "has it, synced within 1 s (env TALLY_DURABILITY)");
+  auto* token_file_opt = serve->add_option(
+      "--admin-token-file", token_file,
+      "file holding the root admin token (env TALLY_ADMIN_TOKEN_FILE; or put the token itself "
+      "in TALLY_ADMIN_TOKEN)");
+  auto* threads_opt = serve->add_option(
+      "--threads", threads, "network threads (env TALLY_THREADS, default: one per core)");
+  serve->add_option("--port-file", port_file, "write the bound port to this file once listening");
+  serve->add_flag("--no-demo-site", no_demo, "do not create the `demo` site on start");
+
+  // sites ...
+  tally::SiteCommandArgs site_args;
+  std::string require_key;
+  auto* sites = app.add_subcommand("sites", "manage sites (straight on the store)");
+  sites->require_subcommand(1);
+  sites->fallthrough();
+  auto add_settings = [&](CLI::App* cmd) {
+    cmd->add_option("--origin", site_args.origins,
+                    "allowed browser origin, repeatable: https://example.com, "
+                    "https://*.example.com, http://localhost:* or *");
+    cmd->add_option("--require-public-key", require_key,
+                    "true: public calls must send x-api-key")
+        ->check(CLI::IsMember({"true", "false"}));
+    cmd->add_option("--timezone", site_args.timezone, "IANA time zone of the site's days (UTC)");
+  };
+  auto* create = sites->add_subcommand("create", "create a site; prints its admin token once");
+  create->add_option("name", site_args.name, "site name, e.g. example.com")->required();
+  add_settings(create);
+  auto* list = sites->add_subcommand("list", "list sites");
+  auto* show = sites->add_subcommand("show", "show one site");
+  show->add_option("name", site_args.name, "site name")->required();
+  auto* update = sites->add_subcommand("update", "change a site's settings");
+  update->add_option("name", site_args.name, "site name")->required();
+  add_settings(update);
+  auto* del = sites->add_subcommand("delete", "delete a site and all its counters");
+  del->add_option("name", site_args.name, "site name")->required();
+  for (auto* cmd : {create, list, show, update, del}) cmd->fallthrough();
+
+  // tokens rotate
+  auto* tokens = app.add_subcommand("tokens", "manage a site's secrets");
+  tokens->require_subcommand(1);
+  tokens->fallthrough();
+  auto* rotate = tokens->add_subcommand(
+      "rotate", "replace a site's admin token (or public key); the old one stops working");
+  rotate->add_option("name", site_args.name, "site name")->required();
+  rotate->add_option("--kind", site_args.kind, "admin (default) or public")
+      ->check(CLI::IsMember({"admin", "public"}));
+  rotate->fallthrough();
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (config_path.empty()) {
+    if (const char* env = std::getenv("TALLY_CONFIG"); env != nullptr) config_path = env;
+  }
+  tally::ConfigFile config;
+  if (!config_path.empty()) {
+    auto loaded = tally::ConfigFile::Load(config_path);
+    if (!loaded.ok()) {
+      std::cerr << "tally: " << loaded.status().message() << "\n";
+      return 2;
+    }
+    config = std::move(loaded).value();
+  }
+  std::string store =
+      tally::ResolveSetting(Given(store_opt, store_flag), "TALLY_STORE", config, "store", kDefaultStore);
+
+  if (serve->parsed()) {
+    tally::ServeSettings s;
+    s.store = store;
+    s.listen = tally::ResolveSetting(Given(listen_opt, listen), "TALLY_LISTEN", config, "listen",
+                                     "127.0.0.1:8080");
+    s.durability = tally::ResolveSetting(Given(durability_opt, durability), "TALLY_DURABILITY",
+                                         config, "durability", "strict");
+    std::string threads_value = tally::ResolveSetting(Given(threads_opt, threads), "TALLY_THREADS",
+                                                      config, "threads", "0");
+    try {
+      s.threads = std::stoi(threads_value);
+    } catch (const std::exception&) {
+      std::cerr << "tally: --threads must be a number\n";
+      return 2;
+    }
+    s.port_file = port_file;
+    s.demo_site = !no_demo;
+    std::string token_path = tally::ResolveSetting(Given(token_file_opt, token_file),
+                                                   "TALLY_ADMIN_TOKEN_FILE", config,
+                                                   "admin-token-file", "");
+    if (!token_path.empty()) {
+      auto token = tally::ReadSecretFile(token_path);
+      if (!token.ok()) {
+        std::cerr << "tally: " << token.status().message() << "\n";
+        return 2;
+      }
+      s.root_token = std::move(token).value();
+    } else if (const char* env = std::getenv("TALLY_ADMIN_TOKEN"); env != nullptr) {
+      s.root_token = env;
+    }
+    if (!s.root_token.empty() && s.root_token.size() < 24) {
+      std::cerr << "tally: the root token must be at least 24 characters (128 bits of "
+                   "randomness, e.g. `openssl rand -base64 24`)\n";
+      return 2;
+    }
+    return tally::RunServe(s);
+  }
+
+  site_args.store = store;
+  if (!require_key.empty()) site_args.require_public_key = require_key == "true";
+  if (create->parsed()) return tally::RunSitesCreate(site_args);
+  if (list->parsed()) return tally::RunSitesList(site_args);
+  if (show->parsed()) return tally::RunSitesShow(site_args);
+  if (update->parsed()) return tally::RunSitesUpdate(site_args);
+  if (del->parsed()) return tally::RunSitesDelete(site_args);
+  if (rotate->parsed()) return tally::RunTokensRotate(site_args);
+  return 2;
+}

@@ -1,0 +1,184 @@
+#include "cli/serve_command.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "api/api.h"
+#include "api/site_admin.h"
+#include "auth/token.h"
+#include "server/http_server.h"
+#include "store/store_factory.h"
+
+namespace tally {
+namespace {
+
+constexpr auto kSiteRefreshInterval = std::chrono::seconds(2);
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
+Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument("--listen must be HOST:PORT, e.g. 127.0.0.1:8080");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+  }
+  if (port < 0 || port > 65535) return Status::InvalidArgument("--listen has a bad port");
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+// The `demo` site lets the demo page (and any page on localhost) count at
+// once on a first run.
+void EnsureDemoSite(Store& store, const Clock& clock) {
+  auto existing = store.GetSite("demo");
+  if (existing.ok()) return;
+  SiteSettings settings;
+  settings.name = "demo";
+  settings.origins = std::vector<std::string>{"http://localhost:*", "http://127.0.0.1:*",
+                                              "http://[::1]:*"};
+  auto created = CreateSite(store, clock, settings);
+  if (created.ok()) {
+    spdlog::info("created the demo site (rotate its admin token with `tally tokens rotate demo`)");
+  } else if (created.status().code() != StatusCode::kAlreadyExists) {
+    spdlog::warn("could not create the demo site: {}", created.status().ToString());
+  }
+}
+
+// Reloads all sites now and then, so that sites changed by the CLI or by
+// other instances reach this one.
+class SiteRefresher {
+ public:
+  SiteRefresher(Store& store, SiteRegistry& registry) : store_(store), registry_(registry) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~SiteRefresher() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, kSiteRefreshInterval, [&] { return stop_; })) {
+      lock.unlock();
+      auto sites = store_.ListSites();
+      if (sites.ok()) {
+        registry_.ReplaceAll(std::move(sites).value());
+      } else {
+        spdlog::warn("could not reload sites: {}", sites.status().ToString());
+      }
+      lock.lock();
+    }
+  }
+  Store& store_;
+  SiteRegistry& registry_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+int RunServe(const ServeSettings& settings) {
+  auto listen = ParseListen(settings.listen);
+  if (!listen.ok()) {
+    spdlog::error("{}", listen.status().message());
+    return 2;
+  }
+  Durability durability;
+  if (settings.durability == "strict") {
+    durability = Durability::kStrict;
+  } else if (settings.durability == "relaxed") {
+    durability = Durability::kRelaxed;
+  } else {
+    spdlog::error("--durability must be strict or relaxed");
+    return 2;
+  }
+
+  // Signals go to the main thread only: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto store = OpenStore(settings.store, durability);
+  if (!store.ok()) {
+    spdlog::error("cannot open the store {}: {}", settings.store, store.status().ToString());
+    return 1;
+  }
+  SystemClock clock;
+  if (settings.demo_site) EnsureDemoSite(**store, clock);
+
+  SiteRegistry registry;
+  auto sites = (*store)->ListSites();
+  if (!sites.ok()) {
+    spdlog::error("cannot read sites: {}", sites.status().ToString());
+    return 1;
+  }
+  registry.ReplaceAll(std::move(sites).value());
+
+  Metrics metrics;
+  CountingService counting(**store, durability, CountingOptions{}, &metrics);
+  ThreadPoolExecutor blocking(4, 10000);
+  ApiOptions api_options;
+  if (!settings.root_token.empty()) api_options.root_token_hash = HashToken(settings.root_token);
+  Api api(ApiContext{**store, counting, registry, blocking, metrics, clock, api_options});
+
+  ServerOptions server_options;
+  server_options.host = listen->first;
+  server_options.port = listen->second;
+  server_options.threads = settings.threads;
+  HttpServer server(server_options, api, &metrics);
+  Status started = server.Start();
+  if (!started.ok()) {
+    spdlog::error("cannot listen on {}: {}", settings.listen, started.ToString());
+    return 1;
+  }
+  SiteRefresher refresher(**store, registry);
+
+  std::string host = listen->first.find(':') != std::string::npos ? "[" + listen->first + "]"
+                                                                   : listen->first;
+  std::string base = "http://" + host + ":" + std::to_string(server.port());
+  spdlog::info("tally serving on {} with {} ({} durability)", base, settings.store,
+               settings.durability);
+  if (settings.demo_site) spdlog::info("demo page: {}/demo/", base);
+  if (settings.root_token.empty()) {
+    spdlog::info("no root token set (TALLY_ADMIN_TOKEN): root admin endpoints are disabled");
+  }
+  if (!settings.port_file.empty()) {
+    std::ofstream(settings.port_file) << server.port() << "\n";
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("received {}, shutting down", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  server.Stop(std::chrono::duration_cast<std::chrono::milliseconds>(kShutdownGrace));
+  counting.Stop();  // commits whatever is still queued
+  blocking.Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace tally

@@ -1,0 +1,192 @@
+#include "counting/counting_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <functional>
+#include <unordered_map>
+
+#include "api/metrics.h"
+
+namespace tally {
+namespace {
+
+struct CounterRef {
+  std::string_view site;
+  std::string_view key;
+  bool operator==(const CounterRef&) const = default;
+};
+
+struct CounterRefHash {
+  size_t operator()(const CounterRef& r) const {
+    size_t h = std::hash<std::string_view>()(r.site);
+    return h ^ (std::hash<std::string_view>()(r.key) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
+};
+
+}  // namespace
+
+CountingService::CountingService(Store& store, Durability durability, CountingOptions options,
+                                 Metrics* metrics)
+    : store_(store),
+      durability_(durability),
+      options_(options),
+      metrics_(metrics),
+      last_sync_(std::chrono::steady_clock::now()) {
+  queue_.reserve(1024);
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+CountingService::~CountingService() { Stop(); }
+
+Status CountingService::Submit(std::string_view site, std::string_view key, std::string_view day,
+                               HitCompletion* done) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Status::Unavailable("the server is shutting down");
+    if (queue_.size() >= options_.max_queued_hits) {
+      if (metrics_) metrics_->hits_failed.fetch_add(1, std::memory_order_relaxed);
+      return Status::ResourceExhausted("too many hits waiting to be written");
+    }
+    queue_.push_back(PendingHit{std::string(site), std::string(key), std::string(day), done});
+    if (metrics_) metrics_->writer_queue_depth.store(queue_.size(), std::memory_order_relaxed);
+  }
+  work_ready_.notify_one();
+  return Status::Ok();
+}
+
+void CountingService::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !writer_.joinable()) return;
+    stopping_ = true;
+  }
+  work_ready_.notify_one();
+  if (writer_.joinable()) writer_.join();
+}
+
+void CountingService::WriterLoop() {
+  std::vector<PendingHit> batch;
+  std::vector<PendingHit> deferred;
+  batch.reserve(1024);
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      auto has_work = [&] { return !queue_.empty() || !deferred.empty() || stopping_; };
+      if (durability_ == Durability::kRelaxed && unsynced_) {
+        // Wake up in time to honour the sync interval even if no hit arrives.
+        if (!work_ready_.wait_until(lock, last_sync_ + options_.sync_interval, has_work)) {
+          lock.unlock();
+          SyncIfDue(/*force=*/true);
+          continue;
+        }
+      } else {
+        work_ready_.wait(lock, has_work);
+      }
+      if (queue_.empty() && deferred.empty() && stopping_) break;
+      // Deferred hits (a second day of one counter in the last batch) go first
+      // to keep arrival order.
+      batch.swap(deferred);
+      deferred.clear();
+      size_t room = options_.max_batch_hits > batch.size() ? options_.max_batch_hits - batch.size()
+                                                           : 0;
+      if (queue_.size() <= room) {
+        if (batch.empty()) {
+          batch.swap(queue_);
+        } else {
+          std::move(queue_.begin(), queue_.end(), std::back_inserter(batch));
+          queue_.clear();
+        }
+      } else {
+        std::move(queue_.begin(), queue_.begin() + room, std::back_inserter(batch));
+        queue_.erase(queue_.begin(), queue_.begin() + room);
+      }
+      if (metrics_) metrics_->writer_queue_depth.store(queue_.size(), std::memory_order_relaxed);
+    }
+    CommitBatch(batch, deferred);
+    batch.clear();
+    SyncIfDue(/*force=*/false);
+  }
+  SyncIfDue(/*force=*/true);
+}
+
+void CountingService::CommitBatch(std::vector<PendingHit>& batch,
+                                  std::vector<PendingHit>& deferred) {
+  // Coalesce: one delta per counter. A counter's hits on a second day (the
+  // batch straddles midnight) wait for the next batch, because a store takes
+  // each counter once per ApplyHits.
+  // Only the writer thread runs this; thread_local keeps the buckets across
+  // batches without exposing the map's types in the header.
+  static thread_local std::unordered_map<CounterRef, int32_t, CounterRefHash> group_index;
+  group_index.clear();
+  deltas_.clear();
+  group_of_hit_.clear();
+  size_t kept_count = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PendingHit& hit = batch[i];
+    auto [it, inserted] =
+        group_index.try_emplace(CounterRef{hit.site, hit.key}, static_cast<int32_t>(deltas_.size()));
+    if (inserted) {
+      deltas_.push_back(HitDelta{hit.site, hit.key, hit.day, 0, 0});
+    } else if (deltas_[it->second].day != hit.day) {
+      deferred.push_back(std::move(hit));
+      group_of_hit_.push_back(-1);
+      continue;
+    }
+    deltas_[it->second].hits += 1;
+    group_of_hit_.push_back(it->second);
+    ++kept_count;
+  }
+
+  totals_.assign(deltas_.size(), CounterTotals{});
+  auto start = std::chrono::steady_clock::now();
+  Status status = store_.ApplyHits(deltas_, totals_);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  if (metrics_) {
+    metrics_->commit_seconds.Observe(seconds);
+    metrics_->batch_hits.Observe(static_cast<double>(kept_count));
+    metrics_->batch_counters.Observe(static_cast<double>(deltas_.size()));
+    if (status.ok()) {
+      metrics_->hits_counted.fetch_add(kept_count, std::memory_order_relaxed);
+    } else {
+      metrics_->hits_failed.fetch_add(kept_count, std::memory_order_relaxed);
+    }
+  }
+  if (!status.ok()) {
+    spdlog::error("commit of {} hits failed: {}", kept_count, status.ToString());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (group_of_hit_[i] >= 0) batch[i].done->OnHitDone(status, CounterTotals{});
+    }
+    return;
+  }
+  unsynced_ = durability_ == Durability::kRelaxed;
+
+  // Hand out T-n+1 ... T in arrival order.
+  handed_out_.assign(deltas_.size(), 0);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    int32_t g = group_of_hit_[i];
+    if (g < 0) continue;
+    const CounterTotals& after = totals_[g];
+    int64_t n = deltas_[g].hits;
+    int64_t k = handed_out_[g]++;
+    CounterTotals mine = after;
+    mine.hits = after.hits - n + 1 + k;
+    mine.today_hits = after.today_hits - n + 1 + k;
+    batch[i].done->OnHitDone(Status::Ok(), mine);
+  }
+}
+
+void CountingService::SyncIfDue(bool force) {
+  if (!unsynced_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_sync_ < options_.sync_interval) return;
+  Status status = store_.Sync();
+  if (!status.ok()) {
+    spdlog::error("sync failed: {}", status.ToString());
+    return;  // stay unsynced; try again next time
+  }
+  unsynced_ = false;
+  last_sync_ = now;
+}
+
+}  // namespace tally

@@ -1,0 +1,103 @@
+// CountingService: durable, exactly numbered hits through group commit.
+//
+// Network threads Submit() hits; one writer thread takes everything queued,
+// merges hits on the same counter into one delta (+n), applies the whole
+// batch with one Store::ApplyHits, and only then completes each hit. A delta
+// of +n that leaves a counter at T hands out T-n+1 ... T in arrival order, so
+// every hit gets its own number, distinct and without gaps, and a hit is
+// acknowledged only after the write that holds it succeeded (LevelDB's
+// DBImpl::Write / BuildBatchGroup is the model).
+//
+// Thread safety: Submit may be called from any thread. Completions run on the
+// writer thread and must not block.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "store/store.h"
+
+namespace tally {
+
+class Metrics;
+
+// Told the outcome of one submitted hit, exactly once, on the writer thread.
+class HitCompletion {
+ public:
+  virtual ~HitCompletion() = default;
+  // On success `totals.hits` / `totals.today_hits` are this hit's own numbers;
+  // visitors are the counter's totals after the write. On failure nothing of
+  // this hit was written and `totals` is zero.
+  virtual void OnHitDone(const Status& status, const CounterTotals& totals) = 0;
+};
+
+struct CountingOptions {
+  // Hits waiting for the writer, at most; beyond it Submit refuses (back-pressure).
+  size_t max_queued_hits = 65536;
+  // Hits in one Store::ApplyHits, at most.
+  size_t max_batch_hits = 8192;
+  // For relaxed stores: how long an applied write may stay unsynced.
+  std::chrono::milliseconds sync_interval{1000};
+};
+
+class CountingService {
+ public:
+  // `store` and `metrics` (may be null) must outlive the service.
+  CountingService(Store& store, Durability durability, CountingOptions options, Metrics* metrics);
+  ~CountingService();  // Stop()s.
+
+  CountingService(const CountingService&) = delete;
+  CountingService& operator=(const CountingService&) = delete;
+
+  // Queues one hit on counter (site, key) on `day`. On OK, `done` will be
+  // called exactly once; the strings are copied. Returns ResourceExhausted if
+  // the queue is full and Unavailable after Stop(); then `done` is not called.
+  Status Submit(std::string_view site, std::string_view key, std::string_view day,
+                HitCompletion* done);
+
+  // Commits everything queued, completes it, syncs, and stops the writer.
+  // Later Submits fail. Idempotent.
+  void Stop();
+
+ private:
+  struct PendingHit {
+    std::string site;
+    std::string key;
+    std::string day;
+    HitCompletion* done = nullptr;
+  };
+
+  void WriterLoop();
+  // Applies `batch` (all of it, or defers hits it cannot take into `deferred`).
+  void CommitBatch(std::vector<PendingHit>& batch, std::vector<PendingHit>& deferred);
+  void SyncIfDue(bool force);
+
+  Store& store_;
+  const Durability durability_;
+  const CountingOptions options_;
+  Metrics* const metrics_;
+
+  std::mutex mu_;
+  std::condition_variable work_ready_;
+  std::vector<PendingHit> queue_;  // guarded by mu_
+  bool stopping_ = false;          // guarded by mu_
+
+  // Writer-thread state, reused across batches to avoid allocation.
+  std::vector<HitDelta> deltas_;
+  std::vector<CounterTotals> totals_;
+  std::vector<int32_t> group_of_hit_;
+  std::vector<int64_t> handed_out_;
+  bool unsynced_ = false;
+  std::chrono::steady_clock::time_point last_sync_;
+
+  std::thread writer_;
+};
+
+}  // namespace tally

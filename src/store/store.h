@@ -1,0 +1,107 @@
+// Store: the one interface every storage backend implements.
+//
+// It is batch-oriented: ApplyHits takes the coalesced deltas of many hits
+// and applies them in one write (one SQLite transaction, parallel DynamoDB
+// updates), returning the totals after the write. That is what makes group
+// commit and write coalescing possible.
+//
+// Thread safety: every method may be called from any thread, concurrently.
+// Methods block; callers must not call them from network threads.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace tally {
+
+// A site's settings as stored. Tokens appear only as hashes (auth/token.h).
+struct SiteRecord {
+  std::string name;                  // [a-z0-9][a-z0-9.-]{0,62}
+  std::vector<std::string> origins;  // allowed CORS origins (see api/cors_policy.h)
+  bool require_public_key = false;
+  std::string public_key_hash;   // hex SHA-256 of the public key
+  std::string admin_token_hash;  // hex SHA-256 of the admin token
+  std::string timezone = "UTC";  // IANA name; days follow it
+  int64_t created_at = 0;        // unix seconds
+};
+
+// The increments that one batch applies to one counter.
+struct HitDelta {
+  std::string_view site;
+  std::string_view key;
+  std::string_view day;  // "YYYY-MM-DD" in the site's time zone
+  int64_t hits = 0;      // > 0
+  int64_t visitors = 0;  // >= 0, new distinct visitors of that day
+};
+
+// A counter's numbers. `today_*` refer to the day that was asked for.
+struct CounterTotals {
+  int64_t hits = 0;
+  int64_t visitors = 0;
+  int64_t today_hits = 0;
+  int64_t today_visitors = 0;
+};
+
+struct CounterRow {
+  std::string key;
+  int64_t hits = 0;
+  int64_t visitors = 0;
+};
+
+// Returned by Store::Durability so the counting service knows whether it
+// must call Sync() periodically.
+enum class Durability {
+  kStrict,   // a successful ApplyHits is on stable storage
+  kRelaxed,  // ApplyHits reached the OS; Sync() makes it stable
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies every delta in one atomic write: either all of them are applied
+  // or none is. On success, totals[i] holds the numbers of deltas[i]'s counter
+  // right after the write (today_* for deltas[i].day). The same counter may
+  // appear at most once in `deltas`. Creates counters and day rows as needed.
+  // Returns Unavailable if the store cannot be written; then nothing applied.
+  virtual Status ApplyHits(std::span<const HitDelta> deltas, std::span<CounterTotals> totals) = 0;
+
+  // Makes every previously applied write durable. A no-op for stores whose
+  // writes are durable when they return.
+  virtual Status Sync() = 0;
+
+  // Reads one counter; today_* for `day`. NotFound if it was never hit or set.
+  virtual Result<CounterTotals> ReadCounter(std::string_view site, std::string_view key,
+                                            std::string_view day) = 0;
+
+  // Sets a counter's total hits (creating it if needed), leaving visitors and
+  // day rows alone.
+  virtual Status SetCounter(std::string_view site, std::string_view key, int64_t hits) = 0;
+
+  // Deletes a counter and its day rows. NotFound if it does not exist.
+  virtual Status DeleteCounter(std::string_view site, std::string_view key) = 0;
+
+  // Lists up to `limit` counters of `site` with keys greater than `after_key`
+  // (byte order), ascending.
+  virtual Result<std::vector<CounterRow>> ListCounters(std::string_view site,
+                                                       std::string_view after_key,
+                                                       int limit) = 0;
+
+  // Sites. CreateSite fails with AlreadyExists; UpdateSite and DeleteSite
+  // with NotFound. DeleteSite removes the site's counters too.
+  virtual Result<SiteRecord> GetSite(std::string_view name) = 0;
+  virtual Status CreateSite(const SiteRecord& site) = 0;
+  virtual Status UpdateSite(const SiteRecord& site) = 0;
+  virtual Status DeleteSite(std::string_view name) = 0;
+  virtual Result<std::vector<SiteRecord>> ListSites() = 0;
+
+  // Cheap check that the store answers (for /readyz).
+  virtual Status Ping() = 0;
+};
+
+}  // namespace tally
