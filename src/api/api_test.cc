@@ -1,0 +1,378 @@
+// The api end to end without a socket: real Api, real CountingService, real
+// SQLite file; the request and response are plain values.
+#include "api/api.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include <nlohmann/json.hpp>
+
+#include "api/site_admin.h"
+#include "auth/token.h"
+#include "store/store_factory.h"
+
+namespace tally {
+namespace {
+
+constexpr char kRootToken[] = "root-token-for-tests-0123456789";
+
+class FixedClock : public Clock {
+ public:
+  int64_t NowUnixSeconds() const override { return now; }
+  int64_t now = 1795651200;  // 2026-11-26T00:00:00Z
+};
+
+// Waits for the one response of a request, whichever thread sends it.
+class WaitingSink : public ResponseSink {
+ public:
+  void Send(Response response) override { promise_.set_value(std::move(response)); }
+  Response Wait() {
+    auto future = promise_.get_future();
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return future.get();
+  }
+
+ private:
+  std::promise<Response> promise_;
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tally_api_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    auto store = OpenStore("sqlite:" + (dir_ / "t.db").string(), Durability::kStrict);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    counting_ = std::make_unique<CountingService>(*store_, Durability::kStrict, CountingOptions{},
+                                                  &metrics_);
+    ApiOptions options;
+    options.root_token_hash = HashToken(kRootToken);
+    api_ = std::make_unique<Api>(
+        ApiContext{*store_, *counting_, registry_, executor_, metrics_, clock_, options});
+
+    SiteSettings settings;
+    settings.name = "example.com";
+    settings.origins = std::vector<std::string>{"https://example.com"};
+    auto created = CreateSite(*store_, clock_, settings);
+    ASSERT_TRUE(created.ok());
+    registry_.Put(created->record);
+    admin_token_ = created->admin_token;
+    public_key_ = created->public_key;
+  }
+
+  void TearDown() override {
+    api_.reset();
+    counting_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Response Call(Method method, std::string path, std::string query = "",
+                std::vector<std::pair<std::string, std::string>> headers = {},
+                std::string body = "") {
+    Request request;
+    request.method = method;
+    request.path = std::move(path);
+    request.query = std::move(query);
+    request.headers = std::move(headers);
+    request.body = std::move(body);
+    request.client_ip = "127.0.0.1";
+    WaitingSink sink;
+    api_->Handle(request, sink);
+    return sink.Wait();
+  }
+
+  static nlohmann::json Json(const Response& r) { return nlohmann::json::parse(r.body); }
+  static std::string ErrorCode(const Response& r) {
+    return Json(r)["error"]["code"].get<std::string>();
+  }
+  std::pair<std::string, std::string> Root() { return {"authorization", std::string("Bearer ") + kRootToken}; }
+  std::pair<std::string, std::string> Admin() { return {"authorization", "Bearer " + admin_token_}; }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  Metrics metrics_;
+  SiteRegistry registry_;
+  InlineExecutor executor_;
+  FixedClock clock_;
+  std::unique_ptr<CountingService> counting_;
+  std::unique_ptr<Api> api_;
+  std::string admin_token_;
+  std::string public_key_;
+};
+
+TEST_F(ApiTest, HitCountsAndAnswersWithItsOwnNumber) {
+  for (int i = 1; i <= 3; ++i) {
+    Response r = Call(Method::kPost, "/v1/sites/example.com/hits", "key=%2Fblog%2F");
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto j = Json(r);
+    EXPECT_EQ(j["site"], "example.com");
+    EXPECT_EQ(j["key"], "/blog/");
+    EXPECT_EQ(j["hits"], i);
+    EXPECT_EQ(j["today"]["hits"], i);
+    EXPECT_EQ(j["counted"], true);
+    EXPECT_TRUE(j.contains("visitors"));
+    EXPECT_TRUE(j["today"].contains("visitors"));
+  }
+  Response read = Call(Method::kGet, "/v1/sites/example.com/counters", "key=/blog/");
+  ASSERT_EQ(read.status, 200);
+  EXPECT_EQ(Json(read)["hits"], 3);
+  EXPECT_FALSE(Json(read).contains("counted"));
+}
+
+TEST_F(ApiTest, KeyDefaultsToRoot) {
+  Response r = Call(Method::kPost, "/v1/sites/example.com/hits");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Json(r)["key"], "/");
+}
+
+TEST_F(ApiTest, DaysAreCountedSeparately) {
+  Call(Method::kPost, "/v1/sites/example.com/hits");
+  clock_.now += 86400;
+  Response r = Call(Method::kPost, "/v1/sites/example.com/hits");
+  EXPECT_EQ(Json(r)["hits"], 2);
+  EXPECT_EQ(Json(r)["today"]["hits"], 1);
+}
+
+TEST_F(ApiTest, BadKeysAreRefusedAndCountNothing) {
+  std::string long_key(257, 'a');
+  for (std::string query : {std::string("key="), "key=" + long_key, std::string("key=%C3%28"),
+                            std::string("key=%ED%A0%80"), std::string("key=a%01b"),
+                            std::string("key=%7F"), std::string("key=%C2%85")}) {
+    Response r = Call(Method::kPost, "/v1/sites/example.com/hits", query);
+    EXPECT_EQ(r.status, 400) << query;
+    EXPECT_EQ(ErrorCode(r), "invalid_key") << query;
+  }
+  Response bad_escape = Call(Method::kPost, "/v1/sites/example.com/hits", "key=%zz");
+  EXPECT_EQ(bad_escape.status, 400);
+  EXPECT_EQ(ErrorCode(bad_escape), "invalid_query");
+  auto list = store_->ListCounters("example.com", "", 10);
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
+TEST_F(ApiTest, ValidUnicodeKeysAreKept) {
+  Response r = Call(Method::kPost, "/v1/sites/example.com/hits", "key=%2Fcaf%C3%A9%2F%F0%9F%8E%89");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Json(r)["key"], "/café/🎉");
+}
+
+TEST_F(ApiTest, UnknownAndInvalidSites) {
+  EXPECT_EQ(ErrorCode(Call(Method::kPost, "/v1/sites/nope.org/hits")), "site_not_found");
+  Response bad = Call(Method::kPost, "/v1/sites/Bad_Site/hits");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(ErrorCode(bad), "invalid_site");
+}
+
+TEST_F(ApiTest, CorsAllowsListedOriginsOnlyAndOnErrorsToo) {
+  Response ok = Call(Method::kPost, "/v1/sites/example.com/hits", "",
+                     {{"origin", "https://example.com"}});
+  ASSERT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.Header("Access-Control-Allow-Origin"), "https://example.com");
+  EXPECT_EQ(ok.Header("Vary"), "Origin");
+
+  Response error = Call(Method::kPost, "/v1/sites/example.com/hits", "key=",
+                        {{"origin", "https://example.com"}});
+  EXPECT_EQ(error.status, 400);
+  EXPECT_EQ(error.Header("Access-Control-Allow-Origin"), "https://example.com");
+
+  Response denied = Call(Method::kPost, "/v1/sites/example.com/hits", "",
+                         {{"origin", "https://evil.example"}});
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(ErrorCode(denied), "origin_not_allowed");
+  EXPECT_TRUE(denied.Header("Access-Control-Allow-Origin").empty());
+  EXPECT_EQ(Json(Call(Method::kGet, "/v1/sites/example.com/counters", "key=/"))["hits"], 1)
+      << "a refused origin must not be counted";
+}
+
+TEST_F(ApiTest, Preflight) {
+  Response ok = Call(Method::kOptions, "/v1/sites/example.com/hits", "",
+                     {{"origin", "https://example.com"},
+                      {"access-control-request-method", "POST"}});
+  EXPECT_EQ(ok.status, 204);
+  EXPECT_EQ(ok.Header("Access-Control-Allow-Origin"), "https://example.com");
+  EXPECT_NE(ok.Header("Access-Control-Allow-Methods").find("POST"), std::string_view::npos);
+  EXPECT_NE(ok.Header("Access-Control-Allow-Headers").find("X-Api-Key"), std::string_view::npos);
+  Response denied = Call(Method::kOptions, "/v1/sites/example.com/hits", "",
+                         {{"origin", "https://other.example"}});
+  EXPECT_EQ(denied.status, 403);
+}
+
+TEST_F(ApiTest, RequiredPublicKey) {
+  Response patched = Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
+                          R"({"require_public_key":true})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(ErrorCode(Call(Method::kPost, "/v1/sites/example.com/hits")), "public_key_required");
+  EXPECT_EQ(ErrorCode(Call(Method::kPost, "/v1/sites/example.com/hits", "",
+                           {{"x-api-key", "pk_wrong"}})),
+            "invalid_public_key");
+  EXPECT_EQ(
+      Call(Method::kPost, "/v1/sites/example.com/hits", "", {{"x-api-key", public_key_}}).status,
+      200);
+}
+
+TEST_F(ApiTest, SiteLifecycleWithRootToken) {
+  Response created = Call(Method::kPost, "/v1/sites", "", {Root()},
+                          R"({"site":"blog.example.org","origins":["https://*.example.org"]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto j = Json(created);
+  std::string token = j["admin_token"];
+  EXPECT_EQ(token.rfind("tly_", 0), 0u);
+  EXPECT_EQ(j["public_key"].get<std::string>().rfind("pk_", 0), 0u);
+  EXPECT_EQ(Call(Method::kPost, "/v1/sites", "", {Root()}, R"({"site":"blog.example.org"})").status,
+            409);
+
+  // The new site works at once, from a subdomain origin.
+  EXPECT_EQ(Call(Method::kPost, "/v1/sites/blog.example.org/hits", "",
+                 {{"origin", "https://www.example.org"}})
+                .status,
+            200);
+  Response got = Call(Method::kGet, "/v1/sites/blog.example.org", "",
+                      {{"authorization", "Bearer " + token}});
+  ASSERT_EQ(got.status, 200);
+  EXPECT_FALSE(Json(got).contains("admin_token_hash"));
+  EXPECT_EQ(got.body.find(HashToken(token)), std::string::npos) << "hashes must not leak";
+
+  Response listed = Call(Method::kGet, "/v1/sites", "", {Root()});
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(Json(listed)["sites"].size(), 2u);
+
+  // Only root deletes.
+  EXPECT_EQ(Call(Method::kDelete, "/v1/sites/blog.example.org", "",
+                 {{"authorization", "Bearer " + token}})
+                .status,
+            401);
+  EXPECT_EQ(Call(Method::kDelete, "/v1/sites/blog.example.org", "", {Root()}).status, 204);
+  EXPECT_EQ(ErrorCode(Call(Method::kPost, "/v1/sites/blog.example.org/hits")), "site_not_found");
+}
+
+TEST_F(ApiTest, BadSiteSettingsAreRefused) {
+  for (std::string body : {std::string("{"), std::string("[]"), std::string(R"({"site":"UPPER"})"),
+                           std::string(R"({"site":"a.b","origins":["ftp://x"]})"),
+                           std::string(R"({"site":"a.b","origins":"https://x"})"),
+                           std::string(R"({"site":"a.b","colour":"red"})"),
+                           std::string(R"({"site":"a.b","require_public_key":"yes"})"),
+                           std::string("{\"site\":\"a\xff\"}")}) {
+    Response r = Call(Method::kPost, "/v1/sites", "", {Root()}, body);
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+  }
+}
+
+TEST_F(ApiTest, AdminAuthIsRequiredAndScopedToTheSite) {
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com").status, 401);
+  Response wrong = Call(Method::kGet, "/v1/sites/example.com", "",
+                        {{"authorization", "Bearer tly_not_the_token"}});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(wrong.Header("WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com", "", {Admin()}).status, 200);
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com", "", {Root()}).status, 200);
+  // A site's admin token is no root token.
+  EXPECT_EQ(Call(Method::kPost, "/v1/sites", "", {Admin()}, R"({"site":"x.org"})").status, 401);
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites", "", {Admin()}).status, 401);
+}
+
+TEST_F(ApiTest, TokenRotationRetiresTheOldToken) {
+  Response rotated = Call(Method::kPost, "/v1/sites/example.com/tokens:rotate", "", {Admin()});
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  std::string fresh = Json(rotated)["admin_token"];
+  EXPECT_NE(fresh, admin_token_);
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com", "", {Admin()}).status, 401);
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com", "", {{"authorization", "Bearer " + fresh}})
+                .status,
+            200);
+}
+
+TEST_F(ApiTest, CounterAdministration) {
+  Response set = Call(Method::kPut, "/v1/sites/example.com/counters", "key=/moved", {Admin()},
+                      R"({"hits":41000})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(Json(set)["hits"], 41000);
+  EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits", "key=/moved"))["hits"], 41001);
+  for (std::string body : {std::string(R"({"hits":-1})"), std::string(R"({"hits":1.5})"),
+                           std::string(R"({"hits":"3"})"), std::string(R"({"hits":1,"x":2})"),
+                           std::string(R"({"hits":18446744073709551615})"), std::string("nope")}) {
+    EXPECT_EQ(Call(Method::kPut, "/v1/sites/example.com/counters", "key=/moved", {Admin()}, body)
+                  .status,
+              400)
+        << body;
+  }
+  EXPECT_EQ(Call(Method::kPut, "/v1/sites/example.com/counters", "key=/x", {}, R"({"hits":1})")
+                .status,
+            401);
+  EXPECT_EQ(
+      Call(Method::kDelete, "/v1/sites/example.com/counters", "key=/moved", {Admin()}).status, 204);
+  EXPECT_EQ(
+      Call(Method::kDelete, "/v1/sites/example.com/counters", "key=/moved", {Admin()}).status, 404);
+  Response gone = Call(Method::kGet, "/v1/sites/example.com/counters", "key=/moved");
+  EXPECT_EQ(gone.status, 404);
+  EXPECT_EQ(ErrorCode(gone), "counter_not_found");
+}
+
+TEST_F(ApiTest, CounterListIsPaginated) {
+  for (int i = 0; i < 25; ++i) {
+    char key[16];
+    std::snprintf(key, sizeof key, "/p%02d", i);
+    ASSERT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits", std::string("key=") + key).status,
+              200);
+  }
+  std::vector<std::string> keys;
+  std::string cursor;
+  int pages = 0;
+  do {
+    std::string query = "limit=10" + (cursor.empty() ? "" : "&cursor=" + cursor);
+    Response page = Call(Method::kGet, "/v1/sites/example.com/counters", query, {Admin()});
+    ASSERT_EQ(page.status, 200) << page.body;
+    auto j = Json(page);
+    for (const auto& c : j["counters"]) keys.push_back(c["key"]);
+    cursor = j["next_cursor"].is_null() ? "" : j["next_cursor"].get<std::string>();
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(keys.size(), 25u);
+  EXPECT_EQ(keys.front(), "/p00");
+  EXPECT_EQ(keys.back(), "/p24");
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/counters", "limit=0", {Admin()}).status, 400);
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/counters", "cursor=xyz", {Admin()}).status,
+            400);
+}
+
+TEST_F(ApiTest, RoutingErrors) {
+  Response missing = Call(Method::kGet, "/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(ErrorCode(missing), "not_found");
+  Response wrong_method = Call(Method::kGet, "/v1/sites/example.com/hits");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.Header("Allow"), "POST, OPTIONS");
+  EXPECT_EQ(Call(Method::kPost, "/healthz").status, 405);
+}
+
+TEST_F(ApiTest, OpsEndpointsAndStaticFiles) {
+  EXPECT_EQ(Call(Method::kGet, "/healthz").status, 200);
+  EXPECT_EQ(Call(Method::kGet, "/readyz").status, 200);
+  Call(Method::kPost, "/v1/sites/example.com/hits");
+  Response metrics = Call(Method::kGet, "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  for (const char* needle :
+       {"tally_http_requests_total{route=\"hits\",status=\"200\"} 1", "tally_hits_counted_total 1",
+        "tally_commit_seconds_bucket", "tally_batch_hits_count", "tally_open_connections"}) {
+    EXPECT_NE(metrics.body.find(needle), std::string::npos) << needle;
+  }
+  Response demo = Call(Method::kGet, "/demo/");
+  ASSERT_EQ(demo.status, 200);
+  EXPECT_EQ(demo.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(demo.body.find("counter.js"), std::string::npos);
+  Response js = Call(Method::kGet, "/counter.js");
+  ASSERT_EQ(js.status, 200);
+  EXPECT_EQ(js.content_type, "text/javascript; charset=utf-8");
+  Response root = Call(Method::kGet, "/");
+  EXPECT_EQ(root.status, 302);
+  EXPECT_EQ(root.Header("Location"), "/demo/");
+}
+
+}  // namespace
+}  // namespace tally
