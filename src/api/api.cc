@@ -65,7 +65,8 @@ void Api::HandleSites(const Request& request, std::string_view rest, ResponseSin
   // /v1/sites
   if (rest.empty() || rest == "/") {
     Route route = m == Method::kPost ? Route::kSiteCreate : Route::kSiteList;
-    if (!query.ok()) return Answer(ctx_, sink, route, 400, "invalid_query", query.status().message());
+    if (!query.ok())
+      return Answer(ctx_, sink, route, 400, "invalid_query", query.status().message());
     if (m == Method::kPost) return sites_.Create(request, sink);
     if (get) return sites_.List(request, sink);
     return MethodNotAllowed(ctx_, sink, route, "GET, POST");
@@ -85,7 +86,8 @@ void Api::HandleSites(const Request& request, std::string_view rest, ResponseSin
     Route route = m == Method::kPatch    ? Route::kSiteUpdate
                   : m == Method::kDelete ? Route::kSiteDelete
                                          : Route::kSiteGet;
-    if (m == Method::kOptions) return public_.Preflight(request, site_name, "GET, PATCH, DELETE, OPTIONS", sink);
+    if (m == Method::kOptions)
+      return public_.Preflight(request, site_name, "GET, PATCH, DELETE, OPTIONS", sink);
     if (get) return sites_.Get(request, site_name, sink);
     if (m == Method::kPatch) return sites_.Update(request, site_name, sink);
     if (m == Method::kDelete) return sites_.Delete(request, site_name, sink);
@@ -94,7 +96,8 @@ void Api::HandleSites(const Request& request, std::string_view rest, ResponseSin
 
   if (action == "hits") {
     if (m == Method::kOptions) return public_.Preflight(request, site_name, "POST, OPTIONS", sink);
-    if (!query.ok()) return Answer(ctx_, sink, Route::kHits, 400, "invalid_query", query.status().message());
+    if (!query.ok())
+      return Answer(ctx_, sink, Route::kHits, 400, "invalid_query", query.status().message());
     if (m == Method::kPost) return public_.Hit(request, site_name, *query, sink);
     return MethodNotAllowed(ctx_, sink, Route::kHits, "POST, OPTIONS");
   }
@@ -104,11 +107,12 @@ void Api::HandleSites(const Request& request, std::string_view rest, ResponseSin
       return public_.Preflight(request, site_name, "GET, PUT, DELETE, OPTIONS", sink);
     }
     // With a key it is the public read; without, the admin list.
-    Route route = m == Method::kPut      ? Route::kCounterSet
-                  : m == Method::kDelete ? Route::kCounterDelete
+    Route route = m == Method::kPut                  ? Route::kCounterSet
+                  : m == Method::kDelete             ? Route::kCounterDelete
                   : query.ok() && !query->Has("key") ? Route::kCounterList
                                                      : Route::kCounterRead;
-    if (!query.ok()) return Answer(ctx_, sink, route, 400, "invalid_query", query.status().message());
+    if (!query.ok())
+      return Answer(ctx_, sink, route, 400, "invalid_query", query.status().message());
     if (get && query->Has("key")) return public_.Read(request, site_name, *query, sink);
     if (get) return counters_.List(request, site_name, *query, sink);
     if (m == Method::kPut) return counters_.Set(request, site_name, *query, sink);
@@ -118,7 +122,9 @@ void Api::HandleSites(const Request& request, std::string_view rest, ResponseSin
 
   if (action == "tokens:rotate") {
     if (m == Method::kOptions) return public_.Preflight(request, site_name, "POST, OPTIONS", sink);
-    if (!query.ok()) return Answer(ctx_, sink, Route::kTokenRotate, 400, "invalid_query", query.status().message());
+    if (!query.ok())
+      return Answer(ctx_, sink, Route::kTokenRotate, 400, "invalid_query",
+                    query.status().message());
     if (m == Method::kPost) return sites_.RotateToken(request, site_name, *query, sink);
     return MethodNotAllowed(ctx_, sink, Route::kTokenRotate, "POST, OPTIONS");
   }

@@ -91,8 +91,12 @@ class ApiTest : public ::testing::Test {
   static std::string ErrorCode(const Response& r) {
     return Json(r)["error"]["code"].get<std::string>();
   }
-  std::pair<std::string, std::string> Root() { return {"authorization", std::string("Bearer ") + kRootToken}; }
-  std::pair<std::string, std::string> Admin() { return {"authorization", "Bearer " + admin_token_}; }
+  std::pair<std::string, std::string> Root() {
+    return {"authorization", std::string("Bearer ") + kRootToken};
+  }
+  std::pair<std::string, std::string> Admin() {
+    return {"authorization", "Bearer " + admin_token_};
+  }
 
   std::filesystem::path dir_;
   std::unique_ptr<Store> store_;
@@ -170,19 +174,19 @@ TEST_F(ApiTest, UnknownAndInvalidSites) {
 }
 
 TEST_F(ApiTest, CorsAllowsListedOriginsOnlyAndOnErrorsToo) {
-  Response ok = Call(Method::kPost, "/v1/sites/example.com/hits", "",
-                     {{"origin", "https://example.com"}});
+  Response ok =
+      Call(Method::kPost, "/v1/sites/example.com/hits", "", {{"origin", "https://example.com"}});
   ASSERT_EQ(ok.status, 200);
   EXPECT_EQ(ok.Header("Access-Control-Allow-Origin"), "https://example.com");
   EXPECT_EQ(ok.Header("Vary"), "Origin");
 
-  Response error = Call(Method::kPost, "/v1/sites/example.com/hits", "key=",
-                        {{"origin", "https://example.com"}});
+  Response error = Call(Method::kPost, "/v1/sites/example.com/hits",
+                        "key=", {{"origin", "https://example.com"}});
   EXPECT_EQ(error.status, 400);
   EXPECT_EQ(error.Header("Access-Control-Allow-Origin"), "https://example.com");
 
-  Response denied = Call(Method::kPost, "/v1/sites/example.com/hits", "",
-                         {{"origin", "https://evil.example"}});
+  Response denied =
+      Call(Method::kPost, "/v1/sites/example.com/hits", "", {{"origin", "https://evil.example"}});
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(ErrorCode(denied), "origin_not_allowed");
   EXPECT_TRUE(denied.Header("Access-Control-Allow-Origin").empty());
@@ -191,9 +195,9 @@ TEST_F(ApiTest, CorsAllowsListedOriginsOnlyAndOnErrorsToo) {
 }
 
 TEST_F(ApiTest, Preflight) {
-  Response ok = Call(Method::kOptions, "/v1/sites/example.com/hits", "",
-                     {{"origin", "https://example.com"},
-                      {"access-control-request-method", "POST"}});
+  Response ok =
+      Call(Method::kOptions, "/v1/sites/example.com/hits", "",
+           {{"origin", "https://example.com"}, {"access-control-request-method", "POST"}});
   EXPECT_EQ(ok.status, 204);
   EXPECT_EQ(ok.Header("Access-Control-Allow-Origin"), "https://example.com");
   EXPECT_NE(ok.Header("Access-Control-Allow-Methods").find("POST"), std::string_view::npos);
@@ -208,9 +212,9 @@ TEST_F(ApiTest, RequiredPublicKey) {
                           R"({"require_public_key":true})");
   ASSERT_EQ(patched.status, 200) << patched.body;
   EXPECT_EQ(ErrorCode(Call(Method::kPost, "/v1/sites/example.com/hits")), "public_key_required");
-  EXPECT_EQ(ErrorCode(Call(Method::kPost, "/v1/sites/example.com/hits", "",
-                           {{"x-api-key", "pk_wrong"}})),
-            "invalid_public_key");
+  EXPECT_EQ(
+      ErrorCode(Call(Method::kPost, "/v1/sites/example.com/hits", "", {{"x-api-key", "pk_wrong"}})),
+      "invalid_public_key");
   EXPECT_EQ(
       Call(Method::kPost, "/v1/sites/example.com/hits", "", {{"x-api-key", public_key_}}).status,
       200);
@@ -232,8 +236,8 @@ TEST_F(ApiTest, SiteLifecycleWithRootToken) {
                  {{"origin", "https://www.example.org"}})
                 .status,
             200);
-  Response got = Call(Method::kGet, "/v1/sites/blog.example.org", "",
-                      {{"authorization", "Bearer " + token}});
+  Response got =
+      Call(Method::kGet, "/v1/sites/blog.example.org", "", {{"authorization", "Bearer " + token}});
   ASSERT_EQ(got.status, 200);
   EXPECT_FALSE(Json(got).contains("admin_token_hash"));
   EXPECT_EQ(got.body.find(HashToken(token)), std::string::npos) << "hashes must not leak";
@@ -296,18 +300,18 @@ TEST_F(ApiTest, CounterAdministration) {
   for (std::string body : {std::string(R"({"hits":-1})"), std::string(R"({"hits":1.5})"),
                            std::string(R"({"hits":"3"})"), std::string(R"({"hits":1,"x":2})"),
                            std::string(R"({"hits":18446744073709551615})"), std::string("nope")}) {
-    EXPECT_EQ(Call(Method::kPut, "/v1/sites/example.com/counters", "key=/moved", {Admin()}, body)
-                  .status,
-              400)
+    EXPECT_EQ(
+        Call(Method::kPut, "/v1/sites/example.com/counters", "key=/moved", {Admin()}, body).status,
+        400)
         << body;
   }
-  EXPECT_EQ(Call(Method::kPut, "/v1/sites/example.com/counters", "key=/x", {}, R"({"hits":1})")
-                .status,
-            401);
   EXPECT_EQ(
-      Call(Method::kDelete, "/v1/sites/example.com/counters", "key=/moved", {Admin()}).status, 204);
-  EXPECT_EQ(
-      Call(Method::kDelete, "/v1/sites/example.com/counters", "key=/moved", {Admin()}).status, 404);
+      Call(Method::kPut, "/v1/sites/example.com/counters", "key=/x", {}, R"({"hits":1})").status,
+      401);
+  EXPECT_EQ(Call(Method::kDelete, "/v1/sites/example.com/counters", "key=/moved", {Admin()}).status,
+            204);
+  EXPECT_EQ(Call(Method::kDelete, "/v1/sites/example.com/counters", "key=/moved", {Admin()}).status,
+            404);
   Response gone = Call(Method::kGet, "/v1/sites/example.com/counters", "key=/moved");
   EXPECT_EQ(gone.status, 404);
   EXPECT_EQ(ErrorCode(gone), "counter_not_found");

@@ -48,7 +48,8 @@ Status ValidateOriginPattern(std::string_view pattern) {
   }
   if (o.host.find('*') != std::string_view::npos &&
       !(o.host.starts_with("*.") && o.host.find('*', 1) == std::string_view::npos)) {
-    return Status::InvalidArgument("'*' may only stand for a whole subdomain (https://*.example.com)");
+    return Status::InvalidArgument(
+        "'*' may only stand for a whole subdomain (https://*.example.com)");
   }
   if (o.port != "*" && !o.port.empty() &&
       o.port.find_first_not_of("0123456789") != std::string_view::npos) {

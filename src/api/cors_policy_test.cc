@@ -37,9 +37,9 @@ TEST(CorsPolicyTest, ValidatesPatterns) {
                          "http://127.0.0.1:8080"}) {
     EXPECT_TRUE(ValidateOriginPattern(ok).ok()) << ok;
   }
-  for (const char* bad : {"example.com", "ftp://example.com", "https://example.com/path",
-                          "https://ex*ample.com", "https://*.*.example.com", "https://x.com:80a",
-                          ""}) {
+  for (const char* bad :
+       {"example.com", "ftp://example.com", "https://example.com/path", "https://ex*ample.com",
+        "https://*.*.example.com", "https://x.com:80a", ""}) {
     EXPECT_FALSE(ValidateOriginPattern(bad).ok()) << bad;
   }
 }

@@ -65,30 +65,31 @@ void CounterAdminEndpoints::List(const Request& request, std::string_view site,
     }
     after = std::move(*decoded);
   }
-  RunBlocking(ctx_, sink, Route::kCounterList,
-              [this, &request, name = std::string(site), limit, after = std::move(after)] {
-                Response response;
-                auto site = AdmitSiteAdmin(ctx_, request, name, response);
-                if (!site.ok()) return response;
-                // One row more than asked tells whether there is a next page.
-                auto rows = ctx_.store.ListCounters(name, after, limit + 1);
-                if (!rows.ok()) {
-                  SetErrorFromStatus(response, rows.status());
-                  return response;
-                }
-                bool more = static_cast<int>(rows->size()) > limit;
-                if (more) rows->pop_back();
-                nlohmann::json list = nlohmann::json::array();
-                for (const CounterRow& row : *rows) {
-                  list.push_back({{"key", row.key}, {"hits", row.hits}, {"visitors", row.visitors}});
-                }
-                nlohmann::json out = {{"site", name}, {"counters", std::move(list)}};
-                out["next_cursor"] =
-                    more ? nlohmann::json(EncodeCursor(rows->back().key)) : nlohmann::json();
-                response.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-                response.SetHeader("Cache-Control", "no-store");
-                return response;
-              });
+  RunBlocking(
+      ctx_, sink, Route::kCounterList,
+      [this, &request, name = std::string(site), limit, after = std::move(after)] {
+        Response response;
+        auto site = AdmitSiteAdmin(ctx_, request, name, response);
+        if (!site.ok()) return response;
+        // One row more than asked tells whether there is a next page.
+        auto rows = ctx_.store.ListCounters(name, after, limit + 1);
+        if (!rows.ok()) {
+          SetErrorFromStatus(response, rows.status());
+          return response;
+        }
+        bool more = static_cast<int>(rows->size()) > limit;
+        if (more) rows->pop_back();
+        nlohmann::json list = nlohmann::json::array();
+        for (const CounterRow& row : *rows) {
+          list.push_back({{"key", row.key}, {"hits", row.hits}, {"visitors", row.visitors}});
+        }
+        nlohmann::json out = {{"site", name}, {"counters", std::move(list)}};
+        out["next_cursor"] =
+            more ? nlohmann::json(EncodeCursor(rows->back().key)) : nlohmann::json();
+        response.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        response.SetHeader("Cache-Control", "no-store");
+        return response;
+      });
 }
 
 void CounterAdminEndpoints::Set(const Request& request, std::string_view site,
@@ -99,39 +100,38 @@ void CounterAdminEndpoints::Set(const Request& request, std::string_view site,
     Finish(ctx_, sink, Route::kCounterSet, std::move(response));
     return;
   }
-  RunBlocking(ctx_, sink, Route::kCounterSet,
-              [this, &request, name = std::string(site), key = *key] {
-                Response response;
-                auto site = AdmitSiteAdmin(ctx_, request, name, response);
-                if (!site.ok()) return response;
-                auto body = nlohmann::json::parse(request.body, nullptr, false);
-                if (body.is_discarded()) {
-                  SetError(response, 400, "invalid_json", "the body is not valid JSON");
-                  return response;
-                }
-                const nlohmann::json* hits =
-                    body.is_object() && body.size() == 1 && body.contains("hits") ? &body["hits"]
-                                                                                  : nullptr;
-                // Non-negative JSON integers parse as unsigned; anything else is refused.
-                if (hits == nullptr || !hits->is_number_unsigned() ||
-                    hits->get<uint64_t>() > static_cast<uint64_t>(kMaxSettableHits)) {
-                  SetError(response, 400, "invalid_body",
-                           "the body must be {\"hits\": N} with 0 <= N < 2^53");
-                  return response;
-                }
-                Status set = ctx_.store.SetCounter(name, key, static_cast<int64_t>(hits->get<uint64_t>()));
-                if (!set.ok()) {
-                  SetErrorFromStatus(response, set);
-                  return response;
-                }
-                auto totals = ctx_.store.ReadCounter(name, key, UtcDay(ctx_.clock.NowUnixSeconds()));
-                if (!totals.ok()) {
-                  SetErrorFromStatus(response, totals.status(), "counter_not_found");
-                  return response;
-                }
-                AppendCounterJson(response.body, name, key, *totals, std::nullopt);
-                return response;
-              });
+  RunBlocking(
+      ctx_, sink, Route::kCounterSet, [this, &request, name = std::string(site), key = *key] {
+        Response response;
+        auto site = AdmitSiteAdmin(ctx_, request, name, response);
+        if (!site.ok()) return response;
+        auto body = nlohmann::json::parse(request.body, nullptr, false);
+        if (body.is_discarded()) {
+          SetError(response, 400, "invalid_json", "the body is not valid JSON");
+          return response;
+        }
+        const nlohmann::json* hits =
+            body.is_object() && body.size() == 1 && body.contains("hits") ? &body["hits"] : nullptr;
+        // Non-negative JSON integers parse as unsigned; anything else is refused.
+        if (hits == nullptr || !hits->is_number_unsigned() ||
+            hits->get<uint64_t>() > static_cast<uint64_t>(kMaxSettableHits)) {
+          SetError(response, 400, "invalid_body",
+                   "the body must be {\"hits\": N} with 0 <= N < 2^53");
+          return response;
+        }
+        Status set = ctx_.store.SetCounter(name, key, static_cast<int64_t>(hits->get<uint64_t>()));
+        if (!set.ok()) {
+          SetErrorFromStatus(response, set);
+          return response;
+        }
+        auto totals = ctx_.store.ReadCounter(name, key, UtcDay(ctx_.clock.NowUnixSeconds()));
+        if (!totals.ok()) {
+          SetErrorFromStatus(response, totals.status(), "counter_not_found");
+          return response;
+        }
+        AppendCounterJson(response.body, name, key, *totals, std::nullopt);
+        return response;
+      });
 }
 
 void CounterAdminEndpoints::Delete(const Request& request, std::string_view site,

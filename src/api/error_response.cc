@@ -7,11 +7,21 @@ namespace tally {
 void AppendJsonEscaped(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -37,8 +47,7 @@ void SetError(Response& response, int http_status, std::string_view code,
   if (http_status == 429 || http_status == 503) response.SetHeader("Retry-After", "1");
 }
 
-void SetErrorFromStatus(Response& response, const Status& status,
-                        std::string_view not_found_code) {
+void SetErrorFromStatus(Response& response, const Status& status, std::string_view not_found_code) {
   switch (status.code()) {
     case StatusCode::kOk:
       SetError(response, 500, "internal", "an error was expected here");

@@ -12,8 +12,7 @@ namespace tally {
 
 // Fills `response` with an error answer. `code` is a stable machine-readable
 // name (snake_case), `message` is for people. Adds Retry-After for 429/503.
-void SetError(Response& response, int http_status, std::string_view code,
-              std::string_view message);
+void SetError(Response& response, int http_status, std::string_view code, std::string_view message);
 
 // Maps a Status from a lower layer to its HTTP answer. `not_found_code`
 // names what was not found (e.g. "site_not_found").

@@ -6,20 +6,20 @@ namespace tally {
 namespace {
 
 constexpr const char* kRouteNames[] = {
-    "hits",        "counter_read", "counter_list", "counter_set", "counter_delete", "site_create",
-    "site_list",   "site_get",     "site_update",  "site_delete", "token_rotate",   "preflight",
-    "healthz",     "readyz",       "metrics",      "static",      "unknown",
+    "hits",      "counter_read", "counter_list", "counter_set", "counter_delete", "site_create",
+    "site_list", "site_get",     "site_update",  "site_delete", "token_rotate",   "preflight",
+    "healthz",   "readyz",       "metrics",      "static",      "unknown",
 };
 static_assert(std::size(kRouteNames) == static_cast<size_t>(Route::kCount_));
 
 // The statuses the api can answer with; anything else lands in the last slot.
-constexpr int kStatuses[] = {200, 201, 204, 301, 304, 400, 401, 403, 404, 405,
-                             409, 413, 415, 429, 431, 500, 503, 0};
+constexpr int kStatuses[] = {200, 201, 204, 301, 304, 400, 401, 403, 404,
+                             405, 409, 413, 415, 429, 431, 500, 503, 0};
 
-constexpr std::array<double, 14> kCommitBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                   0.005,  0.01,    0.025,  0.05,  0.1,
-                                                   0.25,   0.5,     1,      2.5};
-constexpr std::array<double, 12> kBatchBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+constexpr std::array<double, 14> kCommitBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
+constexpr std::array<double, 12> kBatchBuckets = {1,  2,   4,   8,   16,   32,
+                                                  64, 128, 256, 512, 1024, 4096};
 
 }  // namespace
 
@@ -60,7 +60,7 @@ int Metrics::StatusSlot(int http_status) {
 
 void Metrics::CountRequest(Route route, int http_status) {
   requests_[static_cast<int>(route)][StatusSlot(http_status)].fetch_add(1,
-                                                                          std::memory_order_relaxed);
+                                                                        std::memory_order_relaxed);
 }
 
 std::string Metrics::Render() const {

@@ -1,7 +1,7 @@
 #include "api/public_endpoints.h"
 
-#include "api/counter_json.h"
 #include "api/cors_policy.h"
+#include "api/counter_json.h"
 #include "api/validation.h"
 #include "auth/token.h"
 
@@ -116,8 +116,8 @@ void PublicEndpoints::Read(const Request& request, std::string_view site_name,
   }
   RunBlocking(ctx_, sink, Route::kCounterRead,
               [this, site, key = *key, response = std::move(response)]() mutable {
-                auto totals = ctx_.store.ReadCounter(site->name, key,
-                                                     UtcDay(ctx_.clock.NowUnixSeconds()));
+                auto totals =
+                    ctx_.store.ReadCounter(site->name, key, UtcDay(ctx_.clock.NowUnixSeconds()));
                 if (!totals.ok()) {
                   SetErrorFromStatus(response, totals.status(), "counter_not_found");
                 } else {

@@ -18,11 +18,11 @@ enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther 
 // api parses it.
 struct Request {
   Method method = Method::kGet;
-  std::string path;          // raw path, percent-encoded as received, no query
-  std::string query;         // raw query string without '?', may be empty
+  std::string path;   // raw path, percent-encoded as received, no query
+  std::string query;  // raw query string without '?', may be empty
   std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
   std::string body;
-  std::string client_ip;     // peer address as seen by the transport
+  std::string client_ip;  // peer address as seen by the transport
 
   // Returns the first header with `lower_name`, or an empty view.
   std::string_view Header(std::string_view lower_name) const {

@@ -9,8 +9,7 @@
 namespace tally {
 namespace {
 
-constexpr char kBase64Url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kBase64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::array<unsigned char, 32> Sha256(std::string_view data) {
   std::array<unsigned char, 32> digest{};

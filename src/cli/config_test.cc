@@ -8,7 +8,8 @@ namespace tally {
 namespace {
 
 TEST(ConfigTest, ParsesNameValueLinesWithCommentsAndQuotes) {
-  auto file = ConfigFile::Parse("# tally\nlisten = 0.0.0.0:9000\n\nstore=\"sqlite:/var/lib/t.db\"\n");
+  auto file =
+      ConfigFile::Parse("# tally\nlisten = 0.0.0.0:9000\n\nstore=\"sqlite:/var/lib/t.db\"\n");
   ASSERT_TRUE(file.ok());
   EXPECT_EQ(file->Get("listen"), "0.0.0.0:9000");
   EXPECT_EQ(file->Get("store"), "sqlite:/var/lib/t.db");

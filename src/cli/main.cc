@@ -1,6 +1,6 @@
 // `tally`: one binary for the server and its administration.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -66,8 +66,7 @@ int main(int argc, char** argv) {
     cmd->add_option("--origin", site_args.origins,
                     "allowed browser origin, repeatable: https://example.com, "
                     "https://*.example.com, http://localhost:* or *");
-    cmd->add_option("--require-public-key", require_key,
-                    "true: public calls must send x-api-key")
+    cmd->add_option("--require-public-key", require_key, "true: public calls must send x-api-key")
         ->check(CLI::IsMember({"true", "false"}));
     cmd->add_option("--timezone", site_args.timezone, "IANA time zone of the site's days (UTC)");
   };
@@ -109,8 +108,8 @@ int main(int argc, char** argv) {
     }
     config = std::move(loaded).value();
   }
-  std::string store =
-      tally::ResolveSetting(Given(store_opt, store_flag), "TALLY_STORE", config, "store", kDefaultStore);
+  std::string store = tally::ResolveSetting(Given(store_opt, store_flag), "TALLY_STORE", config,
+                                            "store", kDefaultStore);
 
   if (serve->parsed()) {
     tally::ServeSettings s;
@@ -119,8 +118,8 @@ int main(int argc, char** argv) {
                                      "127.0.0.1:8080");
     s.durability = tally::ResolveSetting(Given(durability_opt, durability), "TALLY_DURABILITY",
                                          config, "durability", "strict");
-    std::string threads_value = tally::ResolveSetting(Given(threads_opt, threads), "TALLY_THREADS",
-                                                      config, "threads", "0");
+    std::string threads_value =
+        tally::ResolveSetting(Given(threads_opt, threads), "TALLY_THREADS", config, "threads", "0");
     try {
       s.threads = std::stoi(threads_value);
     } catch (const std::exception&) {
@@ -129,9 +128,9 @@ int main(int argc, char** argv) {
     }
     s.port_file = port_file;
     s.demo_site = !no_demo;
-    std::string token_path = tally::ResolveSetting(Given(token_file_opt, token_file),
-                                                   "TALLY_ADMIN_TOKEN_FILE", config,
-                                                   "admin-token-file", "");
+    std::string token_path =
+        tally::ResolveSetting(Given(token_file_opt, token_file), "TALLY_ADMIN_TOKEN_FILE", config,
+                              "admin-token-file", "");
     if (!token_path.empty()) {
       auto token = tally::ReadSecretFile(token_path);
       if (!token.ok()) {

@@ -49,8 +49,8 @@ void EnsureDemoSite(Store& store, const Clock& clock) {
   if (existing.ok()) return;
   SiteSettings settings;
   settings.name = "demo";
-  settings.origins = std::vector<std::string>{"http://localhost:*", "http://127.0.0.1:*",
-                                              "http://[::1]:*"};
+  settings.origins =
+      std::vector<std::string>{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"};
   auto created = CreateSite(store, clock, settings);
   if (created.ok()) {
     spdlog::info("created the demo site (rotate its admin token with `tally tokens rotate demo`)");
@@ -158,8 +158,8 @@ int RunServe(const ServeSettings& settings) {
   }
   SiteRefresher refresher(**store, registry);
 
-  std::string host = listen->first.find(':') != std::string::npos ? "[" + listen->first + "]"
-                                                                   : listen->first;
+  std::string host =
+      listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
   std::string base = "http://" + host + ":" + std::to_string(server.port());
   spdlog::info("tally serving on {} with {} ({} durability)", base, settings.store,
                settings.durability);

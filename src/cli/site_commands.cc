@@ -12,10 +12,14 @@ namespace {
 int Fail(const Status& status) {
   std::cerr << "tally: " << status.ToString() << "\n";
   switch (status.code()) {
-    case StatusCode::kInvalidArgument: return 2;
-    case StatusCode::kNotFound: return 3;
-    case StatusCode::kAlreadyExists: return 4;
-    default: return 1;
+    case StatusCode::kInvalidArgument:
+      return 2;
+    case StatusCode::kNotFound:
+      return 3;
+    case StatusCode::kAlreadyExists:
+      return 4;
+    default:
+      return 1;
   }
 }
 

@@ -87,8 +87,8 @@ void CountingService::WriterLoop() {
       // to keep arrival order.
       batch.swap(deferred);
       deferred.clear();
-      size_t room = options_.max_batch_hits > batch.size() ? options_.max_batch_hits - batch.size()
-                                                           : 0;
+      size_t room =
+          options_.max_batch_hits > batch.size() ? options_.max_batch_hits - batch.size() : 0;
       if (queue_.size() <= room) {
         if (batch.empty()) {
           batch.swap(queue_);
@@ -123,8 +123,8 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
   size_t kept_count = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     PendingHit& hit = batch[i];
-    auto [it, inserted] =
-        group_index.try_emplace(CounterRef{hit.site, hit.key}, static_cast<int32_t>(deltas_.size()));
+    auto [it, inserted] = group_index.try_emplace(CounterRef{hit.site, hit.key},
+                                                  static_cast<int32_t>(deltas_.size()));
     if (inserted) {
       deltas_.push_back(HitDelta{hit.site, hit.key, hit.day, 0, 0});
     } else if (deltas_[it->second].day != hit.day) {
