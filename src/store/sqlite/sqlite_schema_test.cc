@@ -1,0 +1,141 @@
+#include "store/sqlite/sqlite_schema.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "store/sqlite/sqlite_connection.h"
+
+namespace tally {
+namespace {
+
+class SqliteSchemaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tally-schema-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = (dir_ / "test.db").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<SqliteConnection> Connect() {
+    auto conn = SqliteConnection::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
+    EXPECT_TRUE(conn.ok()) << conn.status().ToString();
+    return conn.ok() ? std::move(*conn) : nullptr;
+  }
+
+  int64_t Version(SqliteConnection& conn) {
+    Result<int64_t> v = conn.QueryInt("PRAGMA user_version");
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.ok() ? *v : -1;
+  }
+
+  bool TableExists(SqliteConnection& conn, const std::string& name) {
+    Result<int64_t> n = conn.QueryInt(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '" + name + "'");
+    return n.ok() && *n == 1;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST_F(SqliteSchemaTest, MigrationsAreNumberedOneToNWithoutGaps) {
+  std::span<const SchemaMigration> migrations = SchemaMigrations();
+  ASSERT_FALSE(migrations.empty());
+  for (size_t i = 0; i < migrations.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<int>(i) + 1);
+    EXPECT_FALSE(migrations[i].sql.empty());
+  }
+  EXPECT_EQ(LatestSchemaVersion(), migrations.back().version);
+}
+
+TEST_F(SqliteSchemaTest, NewFileGetsLatestVersionTablesAndApplicationId) {
+  auto conn = Connect();
+  ASSERT_TRUE(conn);
+  EXPECT_EQ(Version(*conn), 0);
+  ASSERT_TRUE(MigrateSchema(*conn).ok());
+  EXPECT_EQ(Version(*conn), LatestSchemaVersion());
+  EXPECT_TRUE(TableExists(*conn, "sites"));
+  EXPECT_TRUE(TableExists(*conn, "counters"));
+  EXPECT_TRUE(TableExists(*conn, "days"));
+  EXPECT_EQ(*conn->QueryInt("PRAGMA application_id"), kTallyApplicationId);
+}
+
+TEST_F(SqliteSchemaTest, MigratingTwiceIsHarmless) {
+  auto conn = Connect();
+  ASSERT_TRUE(conn);
+  ASSERT_TRUE(MigrateSchema(*conn).ok());
+  ASSERT_TRUE(conn->ExecScript("INSERT INTO counters VALUES ('s', '/', 7, 1)").ok());
+  Status again = MigrateSchema(*conn);
+  EXPECT_TRUE(again.ok()) << again.ToString();
+  EXPECT_EQ(*conn->QueryInt("SELECT hits FROM counters"), 7);
+}
+
+TEST_F(SqliteSchemaTest, AppliesOnlyStepsNewerThanTheFile) {
+  auto conn = Connect();
+  ASSERT_TRUE(conn);
+  const std::vector<SchemaMigration> v1 = {{1, "one", "CREATE TABLE a (x INTEGER)"}};
+  ASSERT_TRUE(MigrateSchema(*conn, v1).ok());
+  // Step 1 would fail if re-run (table a exists); only step 2 may run.
+  const std::vector<SchemaMigration> v2 = {{1, "one", "CREATE TABLE a (x INTEGER)"},
+                                           {2, "two", "CREATE TABLE b (y INTEGER)"}};
+  Status s = MigrateSchema(*conn, v2);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Version(*conn), 2);
+  EXPECT_TRUE(TableExists(*conn, "b"));
+}
+
+TEST_F(SqliteSchemaTest, FailedStepRollsBackAndKeepsEarlierSteps) {
+  auto conn = Connect();
+  ASSERT_TRUE(conn);
+  const std::vector<SchemaMigration> steps = {
+      {1, "one", "CREATE TABLE a (x INTEGER)"},
+      // The first statement succeeds, the second fails: neither may remain.
+      {2, "two", "CREATE TABLE b (y INTEGER); CREATE TABLE a (x INTEGER)"}};
+  Status s = MigrateSchema(*conn, steps);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("version 2"), std::string::npos) << s.message();
+  EXPECT_EQ(Version(*conn), 1);
+  EXPECT_TRUE(TableExists(*conn, "a"));
+  EXPECT_FALSE(TableExists(*conn, "b"));
+  EXPECT_FALSE(conn->InTransaction());
+}
+
+TEST_F(SqliteSchemaTest, RefusesNewerVersionWithoutChangingIt) {
+  auto conn = Connect();
+  ASSERT_TRUE(conn);
+  ASSERT_TRUE(conn->ExecScript("PRAGMA user_version = 99").ok());
+  Status s = MigrateSchema(*conn);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("99"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("newer"), std::string::npos) << s.message();
+  EXPECT_EQ(Version(*conn), 99);
+  EXPECT_FALSE(TableExists(*conn, "counters"));
+}
+
+TEST_F(SqliteSchemaTest, RefusesAnotherApplicationsFile) {
+  auto conn = Connect();
+  ASSERT_TRUE(conn);
+  ASSERT_TRUE(conn->ExecScript("PRAGMA application_id = 42").ok());
+  Status s = MigrateSchema(*conn);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("another application"), std::string::npos) << s.message();
+  EXPECT_EQ(Version(*conn), 0);
+}
+
+TEST_F(SqliteSchemaTest, StrictTablesRejectWrongTypes) {
+  auto conn = Connect();
+  ASSERT_TRUE(conn);
+  ASSERT_TRUE(MigrateSchema(*conn).ok());
+  EXPECT_FALSE(conn->ExecScript("INSERT INTO counters VALUES ('s', '/', 'many', 0)").ok());
+}
+
+}  // namespace
+}  // namespace tally

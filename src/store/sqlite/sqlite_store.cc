@@ -1,0 +1,518 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "store/sqlite/sqlite_schema.h"
+
+namespace tally {
+namespace {
+
+// How long a write waits for a lock held by another process (a second
+// `tally serve` on the same file, a backup tool) before failing.
+constexpr int kBusyTimeoutMs = 5000;
+// Read connections kept open between calls; more are opened under load and
+// closed when returned beyond this many.
+constexpr size_t kMaxIdleReaders = 8;
+// After a checkpoint, truncate a WAL that grew past this, so that one burst
+// does not keep a huge -wal file forever.
+constexpr int64_t kJournalSizeLimitBytes = 64 << 20;
+
+constexpr std::string_view kUpsertCounter =
+    "INSERT INTO counters (site, key, hits, visitors) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (site, key) DO UPDATE SET hits = hits + excluded.hits, "
+    "visitors = visitors + excluded.visitors RETURNING hits, visitors";
+constexpr std::string_view kUpsertDay =
+    "INSERT INTO days (site, key, day, hits, visitors) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT (site, key, day) DO UPDATE SET hits = hits + excluded.hits, "
+    "visitors = visitors + excluded.visitors RETURNING hits, visitors";
+constexpr std::string_view kReadCounter =
+    "SELECT c.hits, c.visitors, d.hits, d.visitors FROM counters AS c "
+    "LEFT JOIN days AS d ON d.site = c.site AND d.key = c.key AND d.day = ?3 "
+    "WHERE c.site = ?1 AND c.key = ?2";
+constexpr std::string_view kSetCounter =
+    "INSERT INTO counters (site, key, hits, visitors) VALUES (?1, ?2, ?3, 0) "
+    "ON CONFLICT (site, key) DO UPDATE SET hits = excluded.hits";
+constexpr std::string_view kDeleteCounter = "DELETE FROM counters WHERE site = ?1 AND key = ?2";
+constexpr std::string_view kDeleteCounterDays = "DELETE FROM days WHERE site = ?1 AND key = ?2";
+constexpr std::string_view kListCounters =
+    "SELECT key, hits, visitors FROM counters WHERE site = ?1 AND key > ?2 ORDER BY key LIMIT ?3";
+constexpr std::string_view kSelectSite =
+    "SELECT name, origins, require_public_key, public_key_hash, admin_token_hash, timezone, "
+    "created_at FROM sites WHERE name = ?1";
+constexpr std::string_view kListSites =
+    "SELECT name, origins, require_public_key, public_key_hash, admin_token_hash, timezone, "
+    "created_at FROM sites ORDER BY name";
+constexpr std::string_view kInsertSite =
+    "INSERT INTO sites (name, origins, require_public_key, public_key_hash, admin_token_hash, "
+    "timezone, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING";
+constexpr std::string_view kUpdateSite =
+    "UPDATE sites SET origins = ?2, require_public_key = ?3, public_key_hash = ?4, "
+    "admin_token_hash = ?5, timezone = ?6 WHERE name = ?1";
+constexpr std::string_view kDeleteSite = "DELETE FROM sites WHERE name = ?1";
+constexpr std::string_view kDeleteSiteCounters = "DELETE FROM counters WHERE site = ?1";
+constexpr std::string_view kDeleteSiteDays = "DELETE FROM days WHERE site = ?1";
+constexpr std::string_view kPing = "SELECT 1 FROM sites LIMIT 1";
+
+// Runs `body`, turning any exception (std::bad_alloc, a json error) into a
+// Status: nothing may be thrown across the Store interface.
+template <typename Body>
+auto NoThrow(const char* what, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string(what) + ": " + e.what());
+  } catch (...) {
+    return Status::Internal(std::string(what) + ": unknown exception");
+  }
+}
+
+Result<std::string> OriginsToJson(const std::vector<std::string>& origins) {
+  try {
+    return nlohmann::json(origins).dump();
+  } catch (const nlohmann::json::exception& e) {
+    // dump() throws on invalid UTF-8; refuse rather than store a mangled origin.
+    return Status::InvalidArgument(std::string("site origins: ") + e.what());
+  }
+}
+
+// Reads a sites row in kSelectSite's column order.
+Result<SiteRecord> SiteFromRow(SqliteStatement& row) {
+  SiteRecord site;
+  site.name = row.ColumnText(0);
+  nlohmann::json origins = nlohmann::json::parse(row.ColumnText(1), nullptr,
+                                                 /*allow_exceptions=*/false);
+  if (!origins.is_array()) {
+    return Status::Internal("site '" + site.name + "': stored origins are not a JSON array");
+  }
+  for (const nlohmann::json& origin : origins) {
+    if (!origin.is_string()) {
+      return Status::Internal("site '" + site.name + "': stored origin is not a string");
+    }
+    site.origins.push_back(origin.get<std::string>());
+  }
+  site.require_public_key = row.ColumnInt64(2) != 0;
+  site.public_key_hash = row.ColumnText(3);
+  site.admin_token_hash = row.ColumnText(4);
+  site.timezone = row.ColumnText(5);
+  site.created_at = row.ColumnInt64(6);
+  return site;
+}
+
+}  // namespace
+
+class SqliteStore::ReaderLease {
+ public:
+  ReaderLease(SqliteStore* store, std::unique_ptr<SqliteConnection> conn)
+      : store_(store), conn_(std::move(conn)) {}
+  ReaderLease(ReaderLease&& other) noexcept = default;
+  ReaderLease& operator=(ReaderLease&&) = delete;
+  ~ReaderLease() {
+    if (conn_ != nullptr) store_->ReleaseReader(std::move(conn_));
+  }
+  SqliteConnection& operator*() { return *conn_; }
+  SqliteConnection* operator->() { return conn_.get(); }
+
+ private:
+  SqliteStore* store_;
+  std::unique_ptr<SqliteConnection> conn_;
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       Durability durability) {
+  return NoThrow("open sqlite store", [&]() -> Result<std::unique_ptr<SqliteStore>> {
+    if (path.empty()) return Status::InvalidArgument("sqlite store: empty path");
+    // Separate read connections must see the writer's data, so the database
+    // has to be a real file (and this build's SQLite parses "file:" as a URI).
+    if (path == ":memory:" || path.starts_with("file:")) {
+      return Status::InvalidArgument("sqlite store: '" + path +
+                                     "' is not supported; give a plain file path");
+    }
+    const std::string where = "sqlite store '" + path + "'";
+    auto prefixed = [&](const Status& s) { return Status(s.code(), where + ": " + s.message()); };
+
+    Result<std::unique_ptr<SqliteConnection>> writer = SqliteConnection::Open(
+        path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, kBusyTimeoutMs);
+    if (!writer.ok()) return writer.status();
+    SqliteConnection& conn = **writer;
+
+    // Refuse a foreign or too-new file before changing anything in it.
+    if (Status s = CheckSchemaCompatible(conn); !s.ok()) return prefixed(s);
+
+    Result<std::string> mode = conn.QueryText("PRAGMA journal_mode = WAL");
+    if (!mode.ok()) return prefixed(mode.status());
+    if (*mode != "wal") {
+      return Status::Unavailable(where + ": cannot switch to WAL mode (journal_mode is " + *mode +
+                                 "); is the file on a network file system?");
+    }
+    // In WAL mode FULL fsyncs the WAL on every commit; NORMAL only at
+    // checkpoints, which is what Sync() makes up for.
+    const char* sync_pragma = durability == Durability::kStrict ? "PRAGMA synchronous = FULL"
+                                                                : "PRAGMA synchronous = NORMAL";
+    if (Status s = conn.ExecScript(sync_pragma); !s.ok()) return prefixed(s);
+    if (Status s = conn.ExecScript("PRAGMA journal_size_limit = " +
+                                   std::to_string(kJournalSizeLimitBytes));
+        !s.ok()) {
+      return prefixed(s);
+    }
+    if (Status s = MigrateSchema(conn); !s.ok()) return prefixed(s);
+
+    std::unique_ptr<SqliteStore> store(new SqliteStore(path, durability, std::move(*writer)));
+    // Open one reader now, so that a problem with read connections shows at
+    // startup rather than on the first request.
+    Result<ReaderLease> reader = store->AcquireReader();
+    if (!reader.ok()) return prefixed(reader.status());
+    return store;
+  });
+}
+
+SqliteStore::SqliteStore(std::string path, Durability durability,
+                         std::unique_ptr<SqliteConnection> writer)
+    : path_(std::move(path)), durability_(durability), writer_(std::move(writer)) {
+  // SQLite may resolve symlinks: ask it where the WAL really is.
+  sqlite3_filename db_file = sqlite3_db_filename(writer_->handle(), "main");
+  wal_path_ = db_file != nullptr ? sqlite3_filename_wal(db_file) : path_ + "-wal";
+  // ReleaseReader must not allocate (it runs in a destructor).
+  idle_readers_.reserve(kMaxIdleReaders);
+}
+
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteConnection>> SqliteStore::OpenReader() {
+  // Read-only: a bug in a read path cannot write. WAL lets these read a
+  // consistent snapshot while the writer commits.
+  return SqliteConnection::Open(path_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, kBusyTimeoutMs);
+}
+
+Result<SqliteStore::ReaderLease> SqliteStore::AcquireReader() {
+  {
+    std::lock_guard<std::mutex> lock(readers_mu_);
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<SqliteConnection> conn = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(this, std::move(conn));
+    }
+  }
+  // Opened outside the lock: opening reads the schema from disk.
+  Result<std::unique_ptr<SqliteConnection>> conn = OpenReader();
+  if (!conn.ok()) return conn.status();
+  return ReaderLease(this, std::move(*conn));
+}
+
+void SqliteStore::ReleaseReader(std::unique_ptr<SqliteConnection> reader) {
+  std::lock_guard<std::mutex> lock(readers_mu_);
+  if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(reader));
+  // Otherwise `reader` closes here.
+}
+
+Status SqliteStore::ApplyHits(std::span<const HitDelta> deltas, std::span<CounterTotals> totals) {
+  if (totals.size() != deltas.size()) {
+    return Status::InvalidArgument("ApplyHits: totals and deltas differ in size");
+  }
+  for (const HitDelta& delta : deltas) {
+    if (delta.hits < 0 || delta.visitors < 0) {
+      return Status::InvalidArgument("ApplyHits: negative delta");
+    }
+  }
+  if (deltas.empty()) return Status::Ok();
+  return NoThrow("ApplyHits", [&] {
+    std::lock_guard<std::mutex> lock(writer_mu_);
+    return ApplyHitsLocked(deltas, totals);
+  });
+}
+
+// The group-commit writer's hot path: two cached statements, one
+// transaction, no allocation per delta (binds point into the caller's
+// string_views; results are read as integers).
+Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
+                                    std::span<CounterTotals> totals) {
+  Result<SqliteStatement*> counter_stmt = writer_->Cached(kUpsertCounter);
+  if (!counter_stmt.ok()) return counter_stmt.status();
+  Result<SqliteStatement*> day_stmt = writer_->Cached(kUpsertDay);
+  if (!day_stmt.ok()) return day_stmt.status();
+
+  SqliteTransaction txn(*writer_);
+  if (Status s = txn.Begin(); !s.ok()) return s;
+  for (size_t i = 0; i < deltas.size(); ++i) {
+    const HitDelta& delta = deltas[i];
+    CounterTotals& out = totals[i];
+    {
+      ScopedStatement st(**counter_stmt);
+      st->BindText(1, delta.site);
+      st->BindText(2, delta.key);
+      st->BindInt64(3, delta.hits);
+      st->BindInt64(4, delta.visitors);
+      if (st->Step() != SQLITE_ROW) return writer_->Error("ApplyHits: update counter");
+      out.hits = st->ColumnInt64(0);
+      out.visitors = st->ColumnInt64(1);
+      // Run to completion rather than rely on reset keeping the change.
+      if (st->Step() != SQLITE_DONE) return writer_->Error("ApplyHits: update counter");
+    }
+    {
+      ScopedStatement st(**day_stmt);
+      st->BindText(1, delta.site);
+      st->BindText(2, delta.key);
+      st->BindText(3, delta.day);
+      st->BindInt64(4, delta.hits);
+      st->BindInt64(5, delta.visitors);
+      if (st->Step() != SQLITE_ROW) return writer_->Error("ApplyHits: update day");
+      out.today_hits = st->ColumnInt64(0);
+      out.today_visitors = st->ColumnInt64(1);
+      if (st->Step() != SQLITE_DONE) return writer_->Error("ApplyHits: update day");
+    }
+  }
+  // In strict mode COMMIT returns after the WAL fsync: only then may the
+  // caller acknowledge these hits.
+  return txn.Commit();
+}
+
+Status SqliteStore::Sync() {
+  if (durability_ == Durability::kStrict) return Status::Ok();  // COMMIT already synced
+  return NoThrow("Sync", [&]() -> Status {
+    // With synchronous=NORMAL a commit has written its WAL frames with
+    // write(2) but not fsynced them; SQLite fsyncs the WAL only before a
+    // checkpoint (and the database file after it). So every write that
+    // returned before this call is either in the WAL file or already
+    // checkpointed into the synced database file, and fsync()ing the WAL
+    // makes all of them durable. On Linux, fsync through any descriptor
+    // flushes the file's dirty pages, so our own descriptor suffices and we
+    // need not take the writer lock: writers keep committing meanwhile.
+    int fd = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      // No WAL: every write was checkpointed and the WAL removed, which
+      // SQLite only does after syncing the database file.
+      if (errno == ENOENT) return Status::Ok();
+      return Status::Unavailable("Sync: open " + wal_path_ + ": " + std::strerror(errno));
+    }
+    int rc = ::fsync(fd);
+    int fsync_errno = errno;
+    ::close(fd);
+    if (rc != 0) {
+      return Status::Unavailable("Sync: fsync " + wal_path_ + ": " + std::strerror(fsync_errno));
+    }
+    // The WAL's directory entry must be durable too, or after a power loss
+    // the synced WAL might not be found. SQLite syncs the directory only the
+    // first time it syncs a new WAL, which under NORMAL may be much later.
+    std::string dir = std::filesystem::path(wal_path_).parent_path().string();
+    int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) {
+      return Status::Unavailable("Sync: open " + dir + ": " + std::strerror(errno));
+    }
+    rc = ::fsync(dir_fd);
+    fsync_errno = errno;
+    ::close(dir_fd);
+    if (rc != 0)
+      return Status::Unavailable("Sync: fsync " + dir + ": " + std::strerror(fsync_errno));
+    return Status::Ok();
+  });
+}
+
+Result<CounterTotals> SqliteStore::ReadCounter(std::string_view site, std::string_view key,
+                                               std::string_view day) {
+  return NoThrow("ReadCounter", [&]() -> Result<CounterTotals> {
+    Result<ReaderLease> reader = AcquireReader();
+    if (!reader.ok()) return reader.status();
+    Result<SqliteStatement*> stmt = (*reader)->Cached(kReadCounter);
+    if (!stmt.ok()) return stmt.status();
+    ScopedStatement st(**stmt);
+    st->BindText(1, site);
+    st->BindText(2, key);
+    st->BindText(3, day);
+    int rc = st->Step();
+    if (rc == SQLITE_DONE) return Status::NotFound("counter not found");
+    if (rc != SQLITE_ROW) return (*reader)->Error("ReadCounter");
+    CounterTotals totals;
+    totals.hits = st->ColumnInt64(0);
+    totals.visitors = st->ColumnInt64(1);
+    totals.today_hits = st->ColumnInt64(2);  // NULL (no day row) reads as 0
+    totals.today_visitors = st->ColumnInt64(3);
+    return totals;
+  });
+}
+
+Status SqliteStore::SetCounter(std::string_view site, std::string_view key, int64_t hits) {
+  if (hits < 0) return Status::InvalidArgument("SetCounter: negative hits");
+  return NoThrow("SetCounter", [&]() -> Status {
+    std::lock_guard<std::mutex> lock(writer_mu_);
+    Result<SqliteStatement*> stmt = writer_->Cached(kSetCounter);
+    if (!stmt.ok()) return stmt.status();
+    ScopedStatement st(**stmt);
+    st->BindText(1, site);
+    st->BindText(2, key);
+    st->BindInt64(3, hits);
+    if (st->Step() != SQLITE_DONE) return writer_->Error("SetCounter");
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::DeleteCounter(std::string_view site, std::string_view key) {
+  return NoThrow("DeleteCounter", [&]() -> Status {
+    std::lock_guard<std::mutex> lock(writer_mu_);
+    SqliteTransaction txn(*writer_);
+    if (Status s = txn.Begin(); !s.ok()) return s;
+    int64_t deleted = 0;
+    for (std::string_view sql : {kDeleteCounter, kDeleteCounterDays}) {
+      Result<SqliteStatement*> stmt = writer_->Cached(sql);
+      if (!stmt.ok()) return stmt.status();
+      ScopedStatement st(**stmt);
+      st->BindText(1, site);
+      st->BindText(2, key);
+      if (st->Step() != SQLITE_DONE) return writer_->Error("DeleteCounter");
+      deleted += writer_->Changes();
+    }
+    if (deleted == 0) return Status::NotFound("counter not found");
+    return txn.Commit();
+  });
+}
+
+Result<std::vector<CounterRow>> SqliteStore::ListCounters(std::string_view site,
+                                                          std::string_view after_key, int limit) {
+  if (limit < 0) return Status::InvalidArgument("ListCounters: negative limit");
+  return NoThrow("ListCounters", [&]() -> Result<std::vector<CounterRow>> {
+    std::vector<CounterRow> rows;
+    if (limit == 0) return rows;
+    Result<ReaderLease> reader = AcquireReader();
+    if (!reader.ok()) return reader.status();
+    Result<SqliteStatement*> stmt = (*reader)->Cached(kListCounters);
+    if (!stmt.ok()) return stmt.status();
+    ScopedStatement st(**stmt);
+    st->BindText(1, site);
+    st->BindText(2, after_key);
+    st->BindInt64(3, limit);
+    int rc;
+    while ((rc = st->Step()) == SQLITE_ROW) {
+      rows.push_back(
+          CounterRow{std::string(st->ColumnText(0)), st->ColumnInt64(1), st->ColumnInt64(2)});
+    }
+    if (rc != SQLITE_DONE) return (*reader)->Error("ListCounters");
+    return rows;
+  });
+}
+
+Result<SiteRecord> SqliteStore::GetSite(std::string_view name) {
+  return NoThrow("GetSite", [&]() -> Result<SiteRecord> {
+    Result<ReaderLease> reader = AcquireReader();
+    if (!reader.ok()) return reader.status();
+    Result<SqliteStatement*> stmt = (*reader)->Cached(kSelectSite);
+    if (!stmt.ok()) return stmt.status();
+    ScopedStatement st(**stmt);
+    st->BindText(1, name);
+    int rc = st->Step();
+    if (rc == SQLITE_DONE) return Status::NotFound("site '" + std::string(name) + "' not found");
+    if (rc != SQLITE_ROW) return (*reader)->Error("GetSite");
+    return SiteFromRow(**stmt);
+  });
+}
+
+Status SqliteStore::CreateSite(const SiteRecord& site) {
+  return NoThrow("CreateSite", [&]() -> Status {
+    Result<std::string> origins = OriginsToJson(site.origins);
+    if (!origins.ok()) return origins.status();
+    std::lock_guard<std::mutex> lock(writer_mu_);
+    Result<SqliteStatement*> stmt = writer_->Cached(kInsertSite);
+    if (!stmt.ok()) return stmt.status();
+    ScopedStatement st(**stmt);
+    st->BindText(1, site.name);
+    st->BindText(2, *origins);
+    st->BindInt64(3, site.require_public_key ? 1 : 0);
+    st->BindText(4, site.public_key_hash);
+    st->BindText(5, site.admin_token_hash);
+    st->BindText(6, site.timezone);
+    st->BindInt64(7, site.created_at);
+    if (st->Step() != SQLITE_DONE) return writer_->Error("CreateSite");
+    // ON CONFLICT DO NOTHING: no row inserted means the name was taken.
+    if (writer_->Changes() == 0) {
+      return Status::AlreadyExists("site '" + site.name + "' already exists");
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::UpdateSite(const SiteRecord& site) {
+  return NoThrow("UpdateSite", [&]() -> Status {
+    Result<std::string> origins = OriginsToJson(site.origins);
+    if (!origins.ok()) return origins.status();
+    std::lock_guard<std::mutex> lock(writer_mu_);
+    Result<SqliteStatement*> stmt = writer_->Cached(kUpdateSite);
+    if (!stmt.ok()) return stmt.status();
+    ScopedStatement st(**stmt);
+    st->BindText(1, site.name);
+    st->BindText(2, *origins);
+    st->BindInt64(3, site.require_public_key ? 1 : 0);
+    st->BindText(4, site.public_key_hash);
+    st->BindText(5, site.admin_token_hash);
+    st->BindText(6, site.timezone);
+    if (st->Step() != SQLITE_DONE) return writer_->Error("UpdateSite");
+    if (writer_->Changes() == 0) return Status::NotFound("site '" + site.name + "' not found");
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::DeleteSite(std::string_view name) {
+  return NoThrow("DeleteSite", [&]() -> Status {
+    std::lock_guard<std::mutex> lock(writer_mu_);
+    SqliteTransaction txn(*writer_);
+    if (Status s = txn.Begin(); !s.ok()) return s;
+    for (std::string_view sql : {kDeleteSite, kDeleteSiteCounters, kDeleteSiteDays}) {
+      Result<SqliteStatement*> stmt = writer_->Cached(sql);
+      if (!stmt.ok()) return stmt.status();
+      ScopedStatement st(**stmt);
+      st->BindText(1, name);
+      if (st->Step() != SQLITE_DONE) return writer_->Error("DeleteSite");
+      // Checked after the first statement: an unknown site deletes nothing,
+      // not even counters that happen to be filed under its name.
+      if (sql == kDeleteSite && writer_->Changes() == 0) {
+        return Status::NotFound("site '" + std::string(name) + "' not found");
+      }
+    }
+    return txn.Commit();
+  });
+}
+
+Result<std::vector<SiteRecord>> SqliteStore::ListSites() {
+  return NoThrow("ListSites", [&]() -> Result<std::vector<SiteRecord>> {
+    Result<ReaderLease> reader = AcquireReader();
+    if (!reader.ok()) return reader.status();
+    Result<SqliteStatement*> stmt = (*reader)->Cached(kListSites);
+    if (!stmt.ok()) return stmt.status();
+    ScopedStatement st(**stmt);
+    std::vector<SiteRecord> sites;
+    int rc;
+    while ((rc = st->Step()) == SQLITE_ROW) {
+      Result<SiteRecord> site = SiteFromRow(**stmt);
+      if (!site.ok()) return site.status();
+      sites.push_back(std::move(*site));
+    }
+    if (rc != SQLITE_DONE) return (*reader)->Error("ListSites");
+    return sites;
+  });
+}
+
+Status SqliteStore::Ping() {
+  return NoThrow("Ping", [&]() -> Status {
+    Result<ReaderLease> reader = AcquireReader();
+    if (!reader.ok()) return reader.status();
+    Result<SqliteStatement*> stmt = (*reader)->Cached(kPing);
+    if (!stmt.ok()) return stmt.status();
+    ScopedStatement st(**stmt);
+    int rc = st->Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return (*reader)->Error("Ping");
+    return Status::Ok();
+  });
+}
+
+Result<int64_t> SqliteStore::SynchronousLevelForTesting() {
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  return writer_->QueryInt("PRAGMA synchronous");
+}
+
+}  // namespace tally

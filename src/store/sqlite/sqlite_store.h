@@ -1,0 +1,98 @@
+// SqliteStore: the Store backed by one SQLite file in WAL mode (the default
+// backend of `tally serve`).
+//
+// Durability, as chosen by --durability:
+// - kStrict (PRAGMA synchronous=FULL): when ApplyHits (or any other write)
+//   returns OK, its WAL frames have been fsync()ed. It survives a process
+//   crash and a machine crash or power loss. Sync() is a no-op.
+// - kRelaxed (PRAGMA synchronous=NORMAL): when a write returns OK it is in
+//   the OS (it survives a process crash) but not necessarily on disk (a
+//   power loss may drop it). Sync() fsync()s the WAL, making every write
+//   that returned before the call durable; the counting service calls it
+//   about once a second. The file is never corrupted either way.
+//
+// Thread safety: every method may be called from any thread, concurrently.
+// Writes share one connection behind a mutex (SQLite allows one writer at a
+// time anyway); reads use a small pool of separate read-only connections,
+// which WAL lets proceed while a write commits and fsyncs.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "store/sqlite/sqlite_connection.h"
+#include "store/store.h"
+
+namespace tally {
+
+class SqliteStore : public Store {
+ public:
+  // Opens (creating if needed) the database file at `path` and migrates its
+  // schema to the newest version. The parent directory must exist. Fails
+  // with InvalidArgument for ":memory:" or a file that is not a Tally
+  // database or has a newer schema than this build; Unavailable if the file
+  // cannot be opened or put in WAL mode.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path, Durability durability);
+
+  ~SqliteStore() override;
+
+  // Store. Every method returns a Status instead of throwing. SQLite errors
+  // map to Unavailable with SQLite's message.
+  Status ApplyHits(std::span<const HitDelta> deltas, std::span<CounterTotals> totals) override;
+  Status Sync() override;
+  Result<CounterTotals> ReadCounter(std::string_view site, std::string_view key,
+                                    std::string_view day) override;
+  Status SetCounter(std::string_view site, std::string_view key, int64_t hits) override;
+  Status DeleteCounter(std::string_view site, std::string_view key) override;
+  Result<std::vector<CounterRow>> ListCounters(std::string_view site, std::string_view after_key,
+                                               int limit) override;
+  Result<SiteRecord> GetSite(std::string_view name) override;
+  Status CreateSite(const SiteRecord& site) override;
+  // Replaces every setting of an existing site except created_at, which
+  // keeps the value set by CreateSite.
+  Status UpdateSite(const SiteRecord& site) override;
+  Status DeleteSite(std::string_view name) override;
+  Result<std::vector<SiteRecord>> ListSites() override;
+  Status Ping() override;
+
+  // The durability this store was opened with; kRelaxed means the caller
+  // must call Sync() periodically.
+  Durability durability() const { return durability_; }
+
+  // The database file this store was opened on.
+  const std::string& path() const { return path_; }
+
+  // For tests: the write connection's PRAGMA synchronous (2 = FULL,
+  // 1 = NORMAL), to prove that the durability mode reached SQLite.
+  Result<int64_t> SynchronousLevelForTesting();
+
+ private:
+  // A read connection borrowed from the pool; goes back on destruction.
+  class ReaderLease;
+
+  SqliteStore(std::string path, Durability durability, std::unique_ptr<SqliteConnection> writer);
+
+  Status ApplyHitsLocked(std::span<const HitDelta> deltas, std::span<CounterTotals> totals);
+  Result<std::unique_ptr<SqliteConnection>> OpenReader();
+  Result<ReaderLease> AcquireReader();
+  void ReleaseReader(std::unique_ptr<SqliteConnection> reader);
+
+  const std::string path_;
+  const Durability durability_;
+  std::string wal_path_;  // set in the constructor, then constant
+
+  // Declared before the readers so that it is destroyed last: the last
+  // connection to close checkpoints the WAL into the main file.
+  std::mutex writer_mu_;
+  std::unique_ptr<SqliteConnection> writer_;  // guarded by writer_mu_
+
+  std::mutex readers_mu_;
+  std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;  // guarded by readers_mu_
+};
+
+}  // namespace tally
