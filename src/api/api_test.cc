@@ -48,8 +48,7 @@ class ApiTest : public ::testing::Test {
     auto store = OpenStore("sqlite:" + (dir_ / "t.db").string(), Durability::kStrict);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-    counting_ = std::make_unique<CountingService>(*store_, Durability::kStrict, CountingOptions{},
-                                                  &metrics_);
+    counting_ = std::make_unique<CountingService>(*store_, CountingOptions{}, &metrics_);
     ApiOptions options;
     options.root_token_hash = HashToken(kRootToken);
     api_ = std::make_unique<Api>(

@@ -140,7 +140,7 @@ int RunServe(const ServeSettings& settings) {
   registry.ReplaceAll(std::move(sites).value());
 
   Metrics metrics;
-  CountingService counting(**store, durability, CountingOptions{}, &metrics);
+  CountingService counting(**store, CountingOptions{}, &metrics);
   ThreadPoolExecutor blocking(4, 10000);
   ApiOptions api_options;
   if (!settings.root_token.empty()) api_options.root_token_hash = HashToken(settings.root_token);

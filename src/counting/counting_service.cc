@@ -25,10 +25,9 @@ struct CounterRefHash {
 
 }  // namespace
 
-CountingService::CountingService(Store& store, Durability durability, CountingOptions options,
-                                 Metrics* metrics)
+CountingService::CountingService(Store& store, CountingOptions options, Metrics* metrics)
     : store_(store),
-      durability_(durability),
+      durability_(store.durability()),
       options_(options),
       metrics_(metrics),
       last_sync_(std::chrono::steady_clock::now()) {

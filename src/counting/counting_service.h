@@ -50,7 +50,7 @@ struct CountingOptions {
 class CountingService {
  public:
   // `store` and `metrics` (may be null) must outlive the service.
-  CountingService(Store& store, Durability durability, CountingOptions options, Metrics* metrics);
+  CountingService(Store& store, CountingOptions options, Metrics* metrics);
   ~CountingService();  // Stop()s.
 
   CountingService(const CountingService&) = delete;

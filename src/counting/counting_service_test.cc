@@ -36,6 +36,7 @@ class ScriptedStore : public Store {
     }
     return Status::Ok();
   }
+  Durability durability() const override { return mode; }
   Status Sync() override {
     ++sync_calls;
     return Status::Ok();
@@ -58,6 +59,7 @@ class ScriptedStore : public Store {
   std::mutex mu;
   std::map<std::pair<std::string, std::string>, int64_t> counters;
   std::map<std::tuple<std::string, std::string, std::string>, int64_t> days;
+  Durability mode = Durability::kStrict;
   std::atomic<bool> fail{false};
   std::chrono::milliseconds delay{0};
   int apply_calls = 0;
@@ -95,7 +97,7 @@ TEST(CountingServiceTest, ConcurrentHitsGetDistinctGapFreeNumbers) {
   ScriptedStore store;
   store.delay = std::chrono::milliseconds(2);  // lets hits pile up into batches
   Metrics metrics;
-  CountingService service(store, Durability::kStrict, {}, &metrics);
+  CountingService service(store, {}, &metrics);
   Recorder recorder;
   constexpr int kThreads = 8, kPerThread = 500;
   std::vector<std::thread> threads;
@@ -119,7 +121,7 @@ TEST(CountingServiceTest, ConcurrentHitsGetDistinctGapFreeNumbers) {
 TEST(CountingServiceTest, CoalescesPerCounterAndKeepsCountersApart) {
   ScriptedStore store;
   store.delay = std::chrono::milliseconds(20);
-  CountingService service(store, Durability::kStrict, {}, nullptr);
+  CountingService service(store, {}, nullptr);
   Recorder a, b;
   for (int i = 0; i < 100; ++i) {
     ASSERT_TRUE(service.Submit("site", "/a", "2026-11-25", &a).ok());
@@ -139,7 +141,7 @@ TEST(CountingServiceTest, CoalescesPerCounterAndKeepsCountersApart) {
 TEST(CountingServiceTest, HitsOnTwoDaysOfOneCounterAreNumberedAcrossBatches) {
   ScriptedStore store;
   store.delay = std::chrono::milliseconds(20);
-  CountingService service(store, Durability::kStrict, {}, nullptr);
+  CountingService service(store, {}, nullptr);
   Recorder r;
   for (int i = 0; i < 50; ++i) {
     ASSERT_TRUE(service.Submit("s", "/", i < 25 ? "2026-11-24" : "2026-11-25", &r).ok());
@@ -155,7 +157,7 @@ TEST(CountingServiceTest, HitsOnTwoDaysOfOneCounterAreNumberedAcrossBatches) {
 
 TEST(CountingServiceTest, FailedCommitFailsEveryHitOfTheBatchAndRecovers) {
   ScriptedStore store;
-  CountingService service(store, Durability::kStrict, {}, nullptr);
+  CountingService service(store, {}, nullptr);
   store.fail = true;
   Recorder failed;
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(service.Submit("s", "/", "d", &failed).ok());
@@ -177,7 +179,7 @@ TEST(CountingServiceTest, FullQueueRefusesInsteadOfGrowing) {
   store.delay = std::chrono::milliseconds(300);
   CountingOptions options;
   options.max_queued_hits = 5;
-  CountingService service(store, Durability::kStrict, options, nullptr);
+  CountingService service(store, options, nullptr);
   Recorder r;
   int accepted = 0, refused = 0;
   for (int i = 0; i < 50; ++i) {
@@ -198,7 +200,7 @@ TEST(CountingServiceTest, StopCommitsWhatIsQueuedThenRefuses) {
   ScriptedStore store;
   store.delay = std::chrono::milliseconds(5);
   auto service =
-      std::make_unique<CountingService>(store, Durability::kStrict, CountingOptions{}, nullptr);
+      std::make_unique<CountingService>(store, CountingOptions{}, nullptr);
   Recorder r;
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(service->Submit("s", "/", "d", &r).ok());
   service->Stop();
@@ -208,9 +210,10 @@ TEST(CountingServiceTest, StopCommitsWhatIsQueuedThenRefuses) {
 
 TEST(CountingServiceTest, RelaxedSyncsWithinTheIntervalWithoutFurtherHits) {
   ScriptedStore store;
+  store.mode = Durability::kRelaxed;
   CountingOptions options;
   options.sync_interval = std::chrono::milliseconds(100);
-  CountingService service(store, Durability::kRelaxed, options, nullptr);
+  CountingService service(store, options, nullptr);
   Recorder r;
   // The first commit after start may sync at once; the second, within the
   // interval, must be synced by the timer.
@@ -228,7 +231,7 @@ TEST(CountingServiceTest, RelaxedSyncsWithinTheIntervalWithoutFurtherHits) {
 
 TEST(CountingServiceTest, StrictNeverCallsSync) {
   ScriptedStore store;
-  CountingService service(store, Durability::kStrict, {}, nullptr);
+  CountingService service(store, {}, nullptr);
   Recorder r;
   ASSERT_TRUE(service.Submit("s", "/", "d", &r).ok());
   r.WaitFor(1);

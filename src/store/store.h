@@ -53,8 +53,8 @@ struct CounterRow {
   int64_t visitors = 0;
 };
 
-// Returned by Store::Durability so the counting service knows whether it
-// must call Sync() periodically.
+// What a successful write means; Store::durability() tells the counting
+// service whether it must call Sync() periodically.
 enum class Durability {
   kStrict,   // a successful ApplyHits is on stable storage
   kRelaxed,  // ApplyHits reached the OS; Sync() makes it stable
@@ -70,6 +70,9 @@ class Store {
   // appear at most once in `deltas`. Creates counters and day rows as needed.
   // Returns Unavailable if the store cannot be written; then nothing applied.
   virtual Status ApplyHits(std::span<const HitDelta> deltas, std::span<CounterTotals> totals) = 0;
+
+  // What a successful ApplyHits guarantees.
+  virtual Durability durability() const = 0;
 
   // Makes every previously applied write durable. A no-op for stores whose
   // writes are durable when they return.

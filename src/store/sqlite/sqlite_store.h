@@ -62,7 +62,7 @@ class SqliteStore : public Store {
 
   // The durability this store was opened with; kRelaxed means the caller
   // must call Sync() periodically.
-  Durability durability() const { return durability_; }
+  Durability durability() const override { return durability_; }
 
   // The database file this store was opened on.
   const std::string& path() const { return path_; }
