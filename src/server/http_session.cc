@@ -1,0 +1,426 @@
+#include "server/http_session.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include "api/metrics.h"
+#include "server/date_header.h"
+
+namespace tally::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace beast_http = boost::beast::http;
+using boost::beast::error_code;
+
+namespace {
+
+// How long a closing connection keeps reading (and discarding) what the
+// client still sends after our last response, and how much of it. Closing
+// with unread bytes in the receive buffer makes the kernel send RST, which can
+// destroy the response before the client reads it (RFC 9112 section 9.6).
+constexpr std::chrono::milliseconds kMaxLinger{std::chrono::seconds(5)};
+constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+constexpr std::size_t kLingerChunk = 4096;
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Header fields the session itself owns: letting the api set them could break
+// the message framing.
+bool IsFramingHeader(std::string_view name) {
+  return EqualsIgnoreCase(name, "content-length") || EqualsIgnoreCase(name, "transfer-encoding") ||
+         EqualsIgnoreCase(name, "connection");
+}
+
+// A CR or LF in a field would let whoever chose the value inject headers.
+bool IsSafeFieldText(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+bool StatusAllowsBody(int status) { return status >= 200 && status != 204 && status != 304; }
+
+void AppendNumber(std::string& out, std::size_t value) {
+  char digits[24];
+  auto result = std::to_chars(digits, digits + sizeof(digits), value);
+  out.append(digits, result.ptr);
+}
+
+}  // namespace
+
+void SessionHost::Add(HttpSession* session) {
+  session->prev_ = nullptr;
+  session->next_ = first_;
+  if (first_ != nullptr) first_->prev_ = session;
+  first_ = session;
+}
+
+void SessionHost::Remove(HttpSession* session) {
+  if (session->prev_ != nullptr) {
+    session->prev_->next_ = session->next_;
+  } else {
+    first_ = session->next_;
+  }
+  if (session->next_ != nullptr) session->next_->prev_ = session->prev_;
+  session->prev_ = session->next_ = nullptr;
+  // The last connection of a stopping server is gone: let run() return.
+  if (stopping && first_ == nullptr) keep_running.reset();
+}
+
+HttpSession::HttpSession(Socket socket, SessionHost& host)
+    : host_(host), stream_executor_(socket.get_executor()), stream_(std::move(socket)) {
+  error_code ec;
+  auto peer = stream_.socket().remote_endpoint(ec);
+  if (!ec) client_ip_ = peer.address().to_string();
+  host_.Add(this);
+  if (host_.metrics != nullptr) {
+    host_.metrics->open_connections.fetch_add(1, std::memory_order_relaxed);
+    host_.metrics->connections_total.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+HttpSession::~HttpSession() {
+  if (host_.metrics != nullptr) {
+    host_.metrics->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  }
+  host_.connections->fetch_sub(1, std::memory_order_relaxed);
+  host_.Remove(this);
+}
+
+void HttpSession::Start() { DoRead(shared_from_this()); }
+
+void HttpSession::OnServerStop() {
+  // Between requests, or connected but silent: nothing is owed to the client.
+  bool nothing_received =
+      phase_ == Phase::kReading && buffer_.size() == 0 && !(parser_ && parser_->got_some());
+  if (phase_ == Phase::kIdle || nothing_received) Close();
+  // Otherwise DoWrite and OnWrite see host_.stopping and close after the
+  // response.
+}
+
+void HttpSession::ForceClose() { Close(); }
+
+void HttpSession::DoRead(Self self) {
+  if (host_.stopping) {
+    DoLinger(std::move(self));
+    return;
+  }
+  request_.Clear();
+  parser_.emplace(request_);
+  parser_->header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(host_.options->header_limit, UINT32_MAX)));
+  parser_->body_limit(static_cast<std::uint64_t>(host_.options->body_limit));
+
+  if (buffer_.size() > 0 || requests_read_ == 0) {
+    // A pipelined request is already (partly) here, or this is a new
+    // connection, which gets request_timeout rather than idle_timeout.
+    ReadRequest(std::move(self));
+    return;
+  }
+  // Keep-alive: wait up to idle_timeout for the first byte, then give the
+  // rest of the request request_timeout (see ReadRequest).
+  phase_ = Phase::kIdle;
+  stream_.expires_after(host_.options->idle_timeout);
+  stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+                          [this, self = std::move(self)](error_code ec, std::size_t bytes) mutable {
+                            OnIdleRead(std::move(self), ec, bytes);
+                          });
+}
+
+void HttpSession::OnIdleRead(Self self, error_code ec, std::size_t bytes) {
+  buffer_.commit(bytes);
+  if (ec) {
+    // Idle timeout, the client closed, or the server is stopping: all normal.
+    Close();
+    return;
+  }
+  ReadRequest(std::move(self));
+}
+
+void HttpSession::ReadRequest(Self self) {
+  phase_ = Phase::kReading;
+  // One deadline for the whole request, however many reads it takes: a client
+  // trickling bytes (slowloris) cannot extend it.
+  stream_.expires_after(host_.options->request_timeout);
+  // Usually the whole request is already buffered (read while idle, or
+  // pipelined): parse it here rather than through an async operation, which
+  // would cost a trip through the io_context's queue for no I/O.
+  error_code ec = ParseBuffered();
+  if (ec || parser_->is_header_done()) {
+    OnReadHeader(std::move(self), ec);
+    return;
+  }
+  // The header first, so that a client waiting on `Expect: 100-continue` can
+  // be told to go on. For a request without body this is the whole request.
+  beast_http::async_read_header(stream_, buffer_, *parser_,
+                                [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+                                  OnReadHeader(std::move(self), ec);
+                                });
+}
+
+error_code HttpSession::ParseBuffered() {
+  error_code ec;
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == beast_http::error::need_more) return {};  // the rest is still on its way
+    if (ec || used == 0) break;
+  }
+  return ec;
+}
+
+void HttpSession::OnReadHeader(Self self, error_code ec) {
+  if (ec || parser_->is_done()) {
+    OnRead(std::move(self), ec);
+    return;
+  }
+  if (!parser_->expects_continue() || parser_->version() < 11) {
+    ReadBody(std::move(self));
+    return;
+  }
+  // The body fits body_limit (the parser checked Content-Length already).
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                   [this, self = std::move(self)](error_code write_ec, std::size_t) mutable {
+                     if (write_ec) {
+                       OnRead(std::move(self), write_ec);
+                     } else {
+                       ReadBody(std::move(self));
+                     }
+                   });
+}
+
+void HttpSession::ReadBody(Self self) {
+  beast_http::async_read(stream_, buffer_, *parser_,
+                         [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+                           OnRead(std::move(self), ec);
+                         });
+}
+
+void HttpSession::OnRead(Self self, error_code ec) {
+  if (ec) {
+    if (phase_ == Phase::kClosed) return;
+    if (ec == beast_http::error::header_limit) {
+      WriteError(std::move(self), 431, "header_too_large",
+                 "the request line and header fields are too large");
+    } else if (ec == beast_http::error::body_limit) {
+      WriteError(std::move(self), 413, "payload_too_large", "the request body is too large");
+    } else if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
+               ec == beast::error::timeout || ec == net::error::operation_aborted ||
+               ec.category() !=
+                   beast_http::make_error_code(beast_http::error::bad_target).category()) {
+      // The client left or was too slow, or the socket failed: nobody to
+      // answer.
+      spdlog::debug("http: closing connection from {}: {}", client_ip_, ec.message());
+      Close();
+    } else {
+      spdlog::debug("http: malformed request from {}: {}", client_ip_, ec.message());
+      WriteError(std::move(self), 400, "bad_request", "the request is not valid HTTP/1.1");
+    }
+    return;
+  }
+
+  ++requests_read_;
+  keep_alive_ = parser_->keep_alive();
+  http10_ = parser_->version() == 10;
+  head_request_ = request_.method == Method::kHead;
+  request_.client_ip.assign(client_ip_);
+
+  phase_ = Phase::kHandling;
+  in_flight_self_ = std::move(self);
+  in_handle_ = true;
+  try {
+    host_.handler->Handle(request_, *this);
+  } catch (const std::exception& e) {
+    // Handle promises not to throw. The handler may still call Send later,
+    // so the session must stay alive; drop the connection.
+    spdlog::error("http: request handler threw: {}", e.what());
+    Close();
+  } catch (...) {
+    spdlog::error("http: request handler threw a non-standard exception");
+    Close();
+  }
+  in_handle_ = false;
+  if (answered_in_handle_) {
+    answered_in_handle_ = false;
+    OnResponse(std::move(in_flight_self_));
+  }
+}
+
+void HttpSession::Send(Response response) {
+  // Any thread. in_flight_self_ was set on the network thread before Handle,
+  // and the handler's own hand-off to this thread orders that write before
+  // this read; the network thread does not touch it again until OnResponse.
+  if (!in_flight_self_) {
+    // A second Send for one request (a handler bug); the first one won.
+    spdlog::error("http: ResponseSink::Send called twice for one request; ignored");
+    return;
+  }
+  if (stream_executor_.running_in_this_thread()) {
+    response_ = std::move(response);
+    if (in_handle_) {
+      answered_in_handle_ = true;  // OnRead continues once Handle returns
+    } else {
+      OnResponse(std::move(in_flight_self_));
+    }
+    return;
+  }
+  net::post(stream_executor_,
+            [self = std::move(in_flight_self_), response = std::move(response)]() mutable {
+              HttpSession& session = *self;
+              session.response_ = std::move(response);
+              session.OnResponse(std::move(self));
+            });
+}
+
+void HttpSession::OnResponse(Self self) {
+  if (phase_ == Phase::kClosed) return;  // closed meanwhile (stop, handler error)
+  DoWrite(std::move(self));
+}
+
+void HttpSession::WriteError(Self self, int status, const char* code, const char* message) {
+  keep_alive_ = false;
+  head_request_ = false;
+  response_.Clear();
+  response_.status = status;
+  response_.body.append(R"({"error":{"code":")")
+      .append(code)
+      .append(R"(","message":")")
+      .append(message)
+      .append(R"("}})");
+  response_.close_connection = true;
+  DoWrite(std::move(self));
+}
+
+void HttpSession::DoWrite(Self self) {
+  phase_ = Phase::kWriting;
+  close_after_write_ = !keep_alive_ || response_.close_connection || host_.stopping;
+  bool body_allowed = StatusAllowsBody(response_.status);
+  SerializeHead(body_allowed);
+  write_buffers_[0] = net::buffer(head_);
+  // HEAD: same header fields (Content-Length included) as GET, no body.
+  write_buffers_[1] =
+      body_allowed && !head_request_ ? net::buffer(response_.body) : net::const_buffer();
+  // A client that does not read its response cannot hold the connection.
+  stream_.expires_after(host_.options->request_timeout);
+  net::async_write(stream_, write_buffers_,
+                   [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+                     OnWrite(std::move(self), ec);
+                   });
+}
+
+void HttpSession::OnWrite(Self self, error_code ec) {
+  if (ec) {
+    if (phase_ != Phase::kClosed) {
+      spdlog::debug("http: write to {} failed: {}", client_ip_, ec.message());
+    }
+    Close();
+    return;
+  }
+  if (close_after_write_) {
+    DoLinger(std::move(self));
+    return;
+  }
+  DoRead(std::move(self));
+}
+
+void HttpSession::DoLinger(Self self) {
+  phase_ = Phase::kLingering;
+  error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::min(host_.options->request_timeout, kMaxLinger));
+  buffer_.consume(buffer_.size());
+  lingered_bytes_ = 0;
+  stream_.async_read_some(buffer_.prepare(kLingerChunk),
+                          [this, self = std::move(self)](error_code ec, std::size_t bytes) mutable {
+                            OnLinger(std::move(self), ec, bytes);
+                          });
+}
+
+void HttpSession::OnLinger(Self self, error_code ec, std::size_t bytes) {
+  lingered_bytes_ += bytes;
+  if (ec || lingered_bytes_ > kMaxLingerBytes) {
+    Close();  // the client closed (the normal end), or took too long
+    return;
+  }
+  // Discard: read into the same prepared space again.
+  stream_.async_read_some(buffer_.prepare(kLingerChunk),
+                          [this, self = std::move(self)](error_code ec, std::size_t bytes) mutable {
+                            OnLinger(std::move(self), ec, bytes);
+                          });
+}
+
+void HttpSession::SerializeHead(bool body_allowed) {
+  int status = response_.status;
+  if (status < 100 || status > 999) {
+    spdlog::error("http: handler answered with invalid status {}; sending 500", status);
+    status = 500;
+    response_.status = status;
+  }
+  head_.clear();
+  head_.append("HTTP/1.1 ");
+  AppendNumber(head_, static_cast<std::size_t>(status));
+  head_.push_back(' ');
+  auto code = beast_http::int_to_status(static_cast<unsigned>(status));
+  if (code != beast_http::status::unknown) {
+    auto reason = beast_http::obsolete_reason(code);
+    head_.append(reason.data(), reason.size());
+  }
+  head_.append("\r\nServer: tally\r\nDate: ");
+  head_.append(CurrentHttpDate());
+  head_.append("\r\n");
+  if (!response_.content_type.empty() && IsSafeFieldText(response_.content_type)) {
+    head_.append("Content-Type: ").append(response_.content_type).append("\r\n");
+  }
+  if (body_allowed) {
+    head_.append("Content-Length: ");
+    AppendNumber(head_, response_.body.size());
+    head_.append("\r\n");
+  }
+  if (close_after_write_) {
+    head_.append("Connection: close\r\n");
+  } else if (http10_) {
+    head_.append("Connection: keep-alive\r\n");  // HTTP/1.0 closes unless told
+  }
+  for (const auto& [name, value] : response_.headers) {
+    if (name.empty() || IsFramingHeader(name) || !IsSafeFieldText(name) ||
+        !IsSafeFieldText(value)) {
+      spdlog::warn("http: dropping response header field '{}' (framing or unsafe characters)",
+                   IsSafeFieldText(name) ? name : std::string("?"));
+      continue;
+    }
+    head_.append(name).append(": ").append(value).append("\r\n");
+  }
+  head_.append("\r\n");
+}
+
+void HttpSession::Close() {
+  if (phase_ == Phase::kClosed) return;
+  phase_ = Phase::kClosed;
+  // Cancels the pending operation and the timer; their handlers run with
+  // operation_aborted and release the session.
+  stream_.close();
+}
+
+}  // namespace tally::http
