@@ -16,8 +16,11 @@ bool SplitOrigin(std::string_view s, Origin* out) {
   out->scheme = s.substr(0, sep);
   std::string_view rest = s.substr(sep + 3);
   if (rest.empty() || rest.find('/') != std::string_view::npos) return false;
-  size_t colon = rest.rfind(':');
-  if (colon != std::string_view::npos && rest.find(']') == std::string_view::npos) {
+  // An IPv6 host is bracketed ("[::1]:8080"); its colons are not the port's.
+  size_t host_end = rest.starts_with('[') ? rest.find(']') : 0;
+  if (host_end == std::string_view::npos) return false;
+  size_t colon = rest.find(':', host_end);
+  if (colon != std::string_view::npos) {
     out->host = rest.substr(0, colon);
     out->port = rest.substr(colon + 1);
     if (out->port.empty()) return false;

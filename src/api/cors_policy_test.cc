@@ -28,13 +28,15 @@ TEST(CorsPolicyTest, AnyPortAndAnyOrigin) {
   EXPECT_TRUE(OriginAllowed(p, "http://localhost:5173"));
   EXPECT_TRUE(OriginAllowed(p, "http://localhost")) << "* includes the default port";
   EXPECT_FALSE(OriginAllowed(p, "https://localhost:5173"));
+  EXPECT_TRUE(OriginAllowed({"http://[::1]:*"}, "http://[::1]:8080"));
+  EXPECT_FALSE(OriginAllowed({"http://[::1]:*"}, "http://[::2]:8080"));
   EXPECT_TRUE(OriginAllowed({"*"}, "https://anything.example"));
   EXPECT_FALSE(OriginAllowed({}, "https://anything.example"));
 }
 
 TEST(CorsPolicyTest, ValidatesPatterns) {
   for (const char* ok : {"*", "https://example.com", "https://*.example.com", "http://localhost:*",
-                         "http://127.0.0.1:8080"}) {
+                         "http://127.0.0.1:8080", "http://[::1]:*"}) {
     EXPECT_TRUE(ValidateOriginPattern(ok).ok()) << ok;
   }
   for (const char* bad :
