@@ -23,7 +23,8 @@ void MethodNotAllowed(ApiContext& ctx, ResponseSink& sink, Route route, std::str
 
 }  // namespace
 
-Api::Api(ApiContext ctx) : ctx_(ctx), public_(ctx_), sites_(ctx_), counters_(ctx_), ops_(ctx_) {}
+Api::Api(ApiContext ctx)
+    : ctx_(ctx), public_(ctx_), sites_(ctx_), counters_(ctx_), ops_(ctx_), badge_(ctx_, public_) {}
 
 void Api::Handle(const Request& request, ResponseSink& sink) {
   std::string_view path = request.path;
@@ -118,6 +119,13 @@ void Api::HandleSites(const Request& request, std::string_view rest, ResponseSin
     if (m == Method::kPut) return counters_.Set(request, site_name, *query, sink);
     if (m == Method::kDelete) return counters_.Delete(request, site_name, *query, sink);
     return MethodNotAllowed(ctx_, sink, route, "GET, PUT, DELETE, OPTIONS");
+  }
+
+  if (action == "badge.svg") {
+    if (!query.ok())
+      return Answer(ctx_, sink, Route::kBadge, 400, "invalid_query", query.status().message());
+    if (get) return badge_.Get(request, site_name, *query, sink);
+    return MethodNotAllowed(ctx_, sink, Route::kBadge, "GET, HEAD");
   }
 
   if (action == "tokens:rotate") {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "api/api_context.h"
+#include "api/badge_endpoint.h"
 #include "api/counter_admin_endpoints.h"
 #include "api/ops_endpoints.h"
 #include "api/public_endpoints.h"
@@ -30,6 +31,7 @@ class Api : public RequestHandler {
   SiteEndpoints sites_;
   CounterAdminEndpoints counters_;
   OpsEndpoints ops_;
+  BadgeEndpoint badge_;
 };
 
 }  // namespace tally

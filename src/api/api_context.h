@@ -19,10 +19,21 @@
 
 namespace tally {
 
+class BotFilter;
+class RateLimiter;
+class VisitorHasher;
+
 struct ApiOptions {
   // Hex SHA-256 of the root token; empty means no root token is configured
   // and root-only endpoints answer 401.
   std::string root_token_hash;
+  // Believe the last address of X-Forwarded-For (set by our own proxy or
+  // load balancer) as the client's. Off: the peer address is the client.
+  bool trust_proxy = false;
+  // Optional parts of counting; null turns each off. They must outlive the Api.
+  VisitorHasher* visitors = nullptr;    // distinct visitors
+  const BotFilter* bots = nullptr;      // bots and crawlers are not counted
+  RateLimiter* rate_limiter = nullptr;  // per-client token buckets
 };
 
 struct ApiContext {

@@ -26,6 +26,7 @@ enum class Route : int {
   kSiteUpdate,
   kSiteDelete,
   kTokenRotate,
+  kBadge,
   kPreflight,
   kHealthz,
   kReadyz,

@@ -1,14 +1,30 @@
 #include "api/public_endpoints.h"
 
 #include "api/cors_policy.h"
+#include <chrono>
+
+#include "api/bot_filter.h"
+#include "api/client_ip.h"
 #include "api/counter_json.h"
 #include "api/validation.h"
+#include "api/rate_limiter.h"
 #include "auth/token.h"
+#include "common/local_day.h"
+#include "counting/visitor_hasher.h"
 
 namespace tally {
 namespace {
 
 const std::string kRootKey = "/";
+
+// Lets `presenter` (if any) rewrite a finished answer; returns the route to
+// count it under.
+Route Present(const CounterPresenter* presenter, Route json_route, Response& response,
+              const CounterTotals* totals) {
+  if (presenter == nullptr) return json_route;
+  presenter->Present(response, totals);
+  return presenter->route();
+}
 
 // Answers one hit once the CountingService has written it (or failed to).
 // Owns copies of what it needs, because the request may be gone by then...
@@ -16,8 +32,13 @@ const std::string kRootKey = "/";
 class HitAnswer final : public HitCompletion {
  public:
   HitAnswer(ApiContext& ctx, ResponseSink& sink, Response response, std::string_view site,
-            std::string_view key)
-      : ctx_(ctx), sink_(sink), response_(std::move(response)), site_(site), key_(key) {}
+            std::string_view key, std::shared_ptr<const CounterPresenter> presenter)
+      : ctx_(ctx),
+        sink_(sink),
+        response_(std::move(response)),
+        site_(site),
+        key_(key),
+        presenter_(std::move(presenter)) {}
 
   void OnHitDone(const Status& status, const CounterTotals& totals) override {
     if (status.ok()) {
@@ -26,7 +47,9 @@ class HitAnswer final : public HitCompletion {
     } else {
       SetErrorFromStatus(response_, status);
     }
-    Finish(ctx_, sink_, Route::kHits, std::move(response_));
+    Route route =
+        Present(presenter_.get(), Route::kHits, response_, status.ok() ? &totals : nullptr);
+    Finish(ctx_, sink_, route, std::move(response_));
     delete this;
   }
 
@@ -36,6 +59,7 @@ class HitAnswer final : public HitCompletion {
   Response response_;  // carries the CORS headers decided up front
   std::string site_;
   std::string key_;
+  std::shared_ptr<const CounterPresenter> presenter_;  // null: the JSON answer
 };
 
 }  // namespace
@@ -53,7 +77,7 @@ const std::string* KeyParam(const QueryParams& query, Response& response) {
 
 std::shared_ptr<const SiteRecord> PublicEndpoints::Admit(const Request& request,
                                                          std::string_view site_name,
-                                                         Response& response) {
+                                                         Response& response, bool check_origin) {
   if (!IsValidSiteName(site_name)) {
     SetError(response, 400, "invalid_site", "a site name is [a-z0-9][a-z0-9.-]{0,62}");
     return nullptr;
@@ -63,7 +87,7 @@ std::shared_ptr<const SiteRecord> PublicEndpoints::Admit(const Request& request,
     SetError(response, 404, "site_not_found", "no site with that name");
     return nullptr;
   }
-  std::string_view origin = request.Header("origin");
+  std::string_view origin = check_origin ? request.Header("origin") : std::string_view();
   // No Origin header: not a browser's cross-origin call, nothing to check.
   if (!origin.empty() && !OriginAllowed(site->origins, origin)) {
     SetError(response, 403, "origin_not_allowed", "this origin may not call this site");
@@ -85,18 +109,54 @@ std::shared_ptr<const SiteRecord> PublicEndpoints::Admit(const Request& request,
 }
 
 void PublicEndpoints::Hit(const Request& request, std::string_view site_name,
-                          const QueryParams& query, ResponseSink& sink) {
+                          const QueryParams& query, ResponseSink& sink,
+                          std::shared_ptr<const CounterPresenter> presenter) {
   Response response;
   response.SetHeader("Cache-Control", "no-store");
-  auto site = Admit(request, site_name, response);
+  auto site = Admit(request, site_name, response, /*check_origin=*/presenter == nullptr);
   const std::string* key = site ? KeyParam(query, response) : nullptr;
   if (key == nullptr) {
-    Finish(ctx_, sink, Route::kHits, std::move(response));
+    Route route = Present(presenter.get(), Route::kHits, response, nullptr);
+    Finish(ctx_, sink, route, std::move(response));
     return;
   }
-  std::string day = UtcDay(ctx_.clock.NowUnixSeconds());
-  auto* answer = new HitAnswer(ctx_, sink, std::move(response), site->name, *key);
-  Status submitted = ctx_.counting.Submit(site->name, *key, day, answer);
+  const ApiOptions& options = ctx_.options;
+  std::string day = LocalDay(site->timezone, ctx_.clock.NowUnixSeconds());
+  std::string_view user_agent = request.Header("user-agent");
+  std::string_view client = ClientIp(request, options.trust_proxy);
+
+  if ((options.bots != nullptr && options.bots->IsBot(user_agent)) ||
+      BotFilter::IsPrefetch(request)) {
+    return AnswerNotCounted(site, *key, day, std::move(response), sink, std::move(presenter));
+  }
+  if (options.rate_limiter != nullptr) {
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+    RateDecision rate =
+        options.rate_limiter->Take(site->name, client, site->rate_limit_per_minute, now_ms);
+    if (rate.limit > 0) {
+      response.SetHeader("RateLimit-Limit", std::to_string(rate.limit));
+      response.SetHeader("RateLimit-Remaining", std::to_string(rate.remaining));
+      response.SetHeader("RateLimit-Reset", std::to_string(rate.reset_seconds));
+    }
+    if (!rate.allowed) {
+      if (site->rate_limit_ignore) {
+        return AnswerNotCounted(site, *key, day, std::move(response), sink, std::move(presenter));
+      }
+      SetError(response, 429, "rate_limited", "too many hits from this client; slow down");
+      response.SetHeader("Retry-After", std::to_string(rate.retry_after_seconds));
+      Route route = Present(presenter.get(), Route::kHits, response, nullptr);
+      Finish(ctx_, sink, route, std::move(response));
+      return;
+    }
+  }
+  std::string visitor = options.visitors != nullptr
+                            ? options.visitors->Hash(day, site->name, client, user_agent)
+                            : std::string();
+  auto* answer =
+      new HitAnswer(ctx_, sink, std::move(response), site->name, *key, std::move(presenter));
+  Status submitted = ctx_.counting.Submit(site->name, *key, day, visitor, answer);
   if (!submitted.ok()) {
     // Not queued, so never written: answering the error through the
     // completion keeps one code path for CORS headers and metrics.
@@ -104,25 +164,52 @@ void PublicEndpoints::Hit(const Request& request, std::string_view site_name,
   }
 }
 
+void PublicEndpoints::AnswerNotCounted(std::shared_ptr<const SiteRecord> site, std::string_view key,
+                                       std::string day, Response response, ResponseSink& sink,
+                                       std::shared_ptr<const CounterPresenter> presenter) {
+  ctx_.metrics.hits_not_counted.fetch_add(1, std::memory_order_relaxed);
+  Route route = presenter ? presenter->route() : Route::kHits;
+  RunBlocking(ctx_, sink, route,
+              [this, site, key = std::string(key), day = std::move(day),
+               response = std::move(response), presenter = std::move(presenter)]() mutable {
+                auto totals = ctx_.store.ReadCounter(site->name, key, day);
+                if (!totals.ok() && totals.status().code() != StatusCode::kNotFound) {
+                  SetErrorFromStatus(response, totals.status());
+                  if (presenter) presenter->Present(response, nullptr);
+                  return std::move(response);
+                }
+                CounterTotals current = totals.ok() ? *totals : CounterTotals{};
+                response.body.clear();
+                AppendCounterJson(response.body, site->name, key, current, /*counted=*/false);
+                if (presenter) presenter->Present(response, &current);
+                return std::move(response);
+              });
+}
+
 void PublicEndpoints::Read(const Request& request, std::string_view site_name,
-                           const QueryParams& query, ResponseSink& sink) {
+                           const QueryParams& query, ResponseSink& sink,
+                           std::shared_ptr<const CounterPresenter> presenter) {
   Response response;
   response.SetHeader("Cache-Control", "no-store");
-  auto site = Admit(request, site_name, response);
+  auto site = Admit(request, site_name, response, /*check_origin=*/presenter == nullptr);
   const std::string* key = site ? KeyParam(query, response) : nullptr;
   if (key == nullptr) {
-    Finish(ctx_, sink, Route::kCounterRead, std::move(response));
+    Route route = Present(presenter.get(), Route::kCounterRead, response, nullptr);
+    Finish(ctx_, sink, route, std::move(response));
     return;
   }
-  RunBlocking(ctx_, sink, Route::kCounterRead,
-              [this, site, key = *key, response = std::move(response)]() mutable {
-                auto totals =
-                    ctx_.store.ReadCounter(site->name, key, UtcDay(ctx_.clock.NowUnixSeconds()));
+  Route route = presenter ? presenter->route() : Route::kCounterRead;
+  RunBlocking(ctx_, sink, route,
+              [this, site, key = *key, response = std::move(response),
+               presenter = std::move(presenter)]() mutable {
+                auto totals = ctx_.store.ReadCounter(
+                    site->name, key, LocalDay(site->timezone, ctx_.clock.NowUnixSeconds()));
                 if (!totals.ok()) {
                   SetErrorFromStatus(response, totals.status(), "counter_not_found");
                 } else {
                   AppendCounterJson(response.body, site->name, key, *totals, std::nullopt);
                 }
+                if (presenter) presenter->Present(response, totals.ok() ? &*totals : nullptr);
                 return std::move(response);
               });
 }

@@ -6,6 +6,7 @@
 // reads to the blocking executor).
 #pragma once
 
+#include <memory>
 #include <string_view>
 
 #include "api/api_context.h"
@@ -13,26 +14,48 @@
 
 namespace tally {
 
+// Presents the answer of a Hit or Read in another form than the JSON API's
+// (the badge endpoint renders SVG). A presenter is also exempt from the
+// origin check: badges are images that any page may embed. Called on any
+// thread; must be immutable.
+class CounterPresenter {
+ public:
+  virtual ~CounterPresenter() = default;
+  // The route the answer is counted under in the metrics.
+  virtual Route route() const = 0;
+  // Rewrites the finished JSON answer `response` just before it is sent:
+  // `totals` is the counter on success, nullptr when `response` is an error.
+  virtual void Present(Response& response, const CounterTotals* totals) const = 0;
+};
+
 class PublicEndpoints {
  public:
   explicit PublicEndpoints(ApiContext& ctx) : ctx_(ctx) {}
 
-  // POST /v1/sites/{site}/hits?key=K
+  // POST /v1/sites/{site}/hits?key=K. With a `presenter`, answered in its form.
   void Hit(const Request& request, std::string_view site, const QueryParams& query,
-           ResponseSink& sink);
-  // GET /v1/sites/{site}/counters?key=K
+           ResponseSink& sink, std::shared_ptr<const CounterPresenter> presenter = nullptr);
+  // GET /v1/sites/{site}/counters?key=K. With a `presenter`, answered in its form.
   void Read(const Request& request, std::string_view site, const QueryParams& query,
-            ResponseSink& sink);
+            ResponseSink& sink, std::shared_ptr<const CounterPresenter> presenter = nullptr);
   // OPTIONS on a public or admin path of `site`; `methods` are those the path accepts.
   void Preflight(const Request& request, std::string_view site, std::string_view methods,
                  ResponseSink& sink);
 
  private:
-  // Looks the site up and checks origin and public key. On failure fills
-  // `response` with the error and returns nullptr. On success adds the CORS
-  // headers for the request's origin to `response`.
+  // Answers with the counter's current numbers and "counted":false (a bot,
+  // a prefetch, or over the rate limit of a site that ignores rather than
+  // refuses).
+  void AnswerNotCounted(std::shared_ptr<const SiteRecord> site, std::string_view key,
+                        std::string day, Response response, ResponseSink& sink,
+                        std::shared_ptr<const CounterPresenter> presenter);
+
+  // Looks the site up and checks origin (unless `check_origin` is false) and
+  // public key. On failure fills `response` with the error and returns
+  // nullptr. On success adds the CORS headers for the request's origin to
+  // `response` (if the origin was checked).
   std::shared_ptr<const SiteRecord> Admit(const Request& request, std::string_view site,
-                                          Response& response);
+                                          Response& response, bool check_origin = true);
 
   ApiContext& ctx_;
 };

@@ -3,6 +3,7 @@
 #include "api/cors_policy.h"
 #include "api/validation.h"
 #include "auth/token.h"
+#include "common/local_day.h"
 
 namespace tally {
 namespace {
@@ -31,8 +32,12 @@ Status ValidateSiteSettings(const SiteSettings& s) {
       if (!valid.ok()) return valid;
     }
   }
-  if (s.timezone && *s.timezone != "UTC") {
-    return Status::InvalidArgument("only the time zone UTC is supported in this version");
+  if (s.timezone && !IsKnownTimeZone(*s.timezone)) {
+    return Status::InvalidArgument("unknown time zone '" + *s.timezone +
+                                   "' (use an IANA name such as Europe/Berlin)");
+  }
+  if (s.rate_limit_per_minute && (*s.rate_limit_per_minute < 0 || *s.rate_limit_per_minute > 1000000)) {
+    return Status::InvalidArgument("rate_limit_per_minute must be 0 (default) to 1000000");
   }
   return Status::Ok();
 }
@@ -57,6 +62,16 @@ Result<SiteSettings> SiteSettingsFromJson(const nlohmann::json& body, bool allow
         return Status::InvalidArgument("'require_public_key' must be true or false");
       }
       s.require_public_key = value.get<bool>();
+    } else if (field == "rate_limit_per_minute") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > 1000000) {
+        return Status::InvalidArgument("'rate_limit_per_minute' must be a whole number 0..1000000");
+      }
+      s.rate_limit_per_minute = value.get<int32_t>();
+    } else if (field == "rate_limit_ignore") {
+      if (!value.is_boolean()) {
+        return Status::InvalidArgument("'rate_limit_ignore' must be true or false");
+      }
+      s.rate_limit_ignore = value.get<bool>();
     } else if (field == "timezone") {
       if (!value.is_string()) return Status::InvalidArgument("'timezone' must be a string");
       s.timezone = value.get<std::string>();
@@ -82,6 +97,8 @@ Result<CreatedSite> CreateSite(Store& store, const Clock& clock, const SiteSetti
   created.record.origins = settings.origins.value_or(std::vector<std::string>{});
   created.record.require_public_key = settings.require_public_key.value_or(false);
   created.record.timezone = settings.timezone.value_or("UTC");
+  created.record.rate_limit_per_minute = settings.rate_limit_per_minute.value_or(0);
+  created.record.rate_limit_ignore = settings.rate_limit_ignore.value_or(false);
   created.record.created_at = clock.NowUnixSeconds();
   created.record.admin_token_hash = HashToken(*admin);
   created.record.public_key_hash = HashToken(*pub);
@@ -100,6 +117,8 @@ Result<SiteRecord> UpdateSite(Store& store, std::string_view name, const SiteSet
   if (settings.origins) site->origins = *settings.origins;
   if (settings.require_public_key) site->require_public_key = *settings.require_public_key;
   if (settings.timezone) site->timezone = *settings.timezone;
+  if (settings.rate_limit_per_minute) site->rate_limit_per_minute = *settings.rate_limit_per_minute;
+  if (settings.rate_limit_ignore) site->rate_limit_ignore = *settings.rate_limit_ignore;
   Status stored = store.UpdateSite(*site);
   if (!stored.ok()) return stored;
   return site;
@@ -123,6 +142,8 @@ nlohmann::json SiteToJson(const SiteRecord& site) {
           {"origins", site.origins},
           {"require_public_key", site.require_public_key},
           {"timezone", site.timezone},
+          {"rate_limit_per_minute", site.rate_limit_per_minute},
+          {"rate_limit_ignore", site.rate_limit_ignore},
           {"created_at", site.created_at}};
 }
 

@@ -22,6 +22,8 @@ struct SiteSettings {
   std::optional<std::vector<std::string>> origins;
   std::optional<bool> require_public_key;
   std::optional<std::string> timezone;
+  std::optional<int32_t> rate_limit_per_minute;  // 0 = the server's default
+  std::optional<bool> rate_limit_ignore;
 };
 
 // Validates each present field. InvalidArgument names the first bad one.

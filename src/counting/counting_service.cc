@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <functional>
 #include <unordered_map>
 
@@ -38,7 +39,7 @@ CountingService::CountingService(Store& store, CountingOptions options, Metrics*
 CountingService::~CountingService() { Stop(); }
 
 Status CountingService::Submit(std::string_view site, std::string_view key, std::string_view day,
-                               HitCompletion* done) {
+                               std::string_view visitor, HitCompletion* done) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Status::Unavailable("the server is shutting down");
@@ -46,7 +47,8 @@ Status CountingService::Submit(std::string_view site, std::string_view key, std:
       if (metrics_) metrics_->hits_failed.fetch_add(1, std::memory_order_relaxed);
       return Status::ResourceExhausted("too many hits waiting to be written");
     }
-    queue_.push_back(PendingHit{std::string(site), std::string(key), std::string(day), done});
+    queue_.push_back(PendingHit{std::string(site), std::string(key), std::string(day),
+                                std::string(visitor), done});
     if (metrics_) metrics_->writer_queue_depth.store(queue_.size(), std::memory_order_relaxed);
   }
   work_ready_.notify_one();
@@ -119,13 +121,14 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
   group_index.clear();
   deltas_.clear();
   group_of_hit_.clear();
+  visitor_refs_.clear();
   size_t kept_count = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     PendingHit& hit = batch[i];
     auto [it, inserted] = group_index.try_emplace(CounterRef{hit.site, hit.key},
                                                   static_cast<int32_t>(deltas_.size()));
     if (inserted) {
-      deltas_.push_back(HitDelta{hit.site, hit.key, hit.day, 0, 0});
+      deltas_.push_back(HitDelta{hit.site, hit.key, hit.day, 0, {}});
     } else if (deltas_[it->second].day != hit.day) {
       deferred.push_back(std::move(hit));
       group_of_hit_.push_back(-1);
@@ -133,7 +136,20 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
     }
     deltas_[it->second].hits += 1;
     group_of_hit_.push_back(it->second);
+    if (!hit.visitor.empty()) visitor_refs_.emplace_back(it->second, hit.visitor);
     ++kept_count;
+  }
+  // Each delta gets its distinct visitors as one contiguous span.
+  std::sort(visitor_refs_.begin(), visitor_refs_.end());
+  visitor_refs_.erase(std::unique(visitor_refs_.begin(), visitor_refs_.end()), visitor_refs_.end());
+  visitor_hashes_.clear();
+  for (const auto& ref : visitor_refs_) visitor_hashes_.push_back(ref.second);
+  for (size_t i = 0; i < visitor_refs_.size();) {
+    size_t j = i;
+    while (j < visitor_refs_.size() && visitor_refs_[j].first == visitor_refs_[i].first) ++j;
+    deltas_[visitor_refs_[i].first].visitor_hashes =
+        std::span<const std::string_view>(visitor_hashes_.data() + i, j - i);
+    i = j;
   }
 
   totals_.assign(deltas_.size(), CounterTotals{});

@@ -56,11 +56,13 @@ class CountingService {
   CountingService(const CountingService&) = delete;
   CountingService& operator=(const CountingService&) = delete;
 
-  // Queues one hit on counter (site, key) on `day`. On OK, `done` will be
-  // called exactly once; the strings are copied. Returns ResourceExhausted if
-  // the queue is full and Unavailable after Stop(); then `done` is not called.
+  // Queues one hit on counter (site, key) on `day` by the visitor with hash
+  // `visitor` (see visitor_hasher.h; empty: not counted as a visitor). On OK,
+  // `done` will be called exactly once; the strings are copied. Returns
+  // ResourceExhausted if the queue is full and Unavailable after Stop(); then
+  // `done` is not called.
   Status Submit(std::string_view site, std::string_view key, std::string_view day,
-                HitCompletion* done);
+                std::string_view visitor, HitCompletion* done);
 
   // Commits everything queued, completes it, syncs, and stops the writer.
   // Later Submits fail. Idempotent.
@@ -71,6 +73,7 @@ class CountingService {
     std::string site;
     std::string key;
     std::string day;
+    std::string visitor;
     HitCompletion* done = nullptr;
   };
 
@@ -94,6 +97,8 @@ class CountingService {
   std::vector<CounterTotals> totals_;
   std::vector<int32_t> group_of_hit_;
   std::vector<int64_t> handed_out_;
+  std::vector<std::pair<int32_t, std::string_view>> visitor_refs_;  // (delta, hash)
+  std::vector<std::string_view> visitor_hashes_;
   bool unsynced_ = false;
   std::chrono::steady_clock::time_point last_sync_;
 

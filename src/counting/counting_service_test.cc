@@ -31,6 +31,11 @@ class ScriptedStore : public Store {
       total += d.hits;
       auto& day = days[{std::string(d.site), std::string(d.key), std::string(d.day)}];
       day += d.hits;
+      std::set<std::string_view> distinct(d.visitor_hashes.begin(), d.visitor_hashes.end());
+      EXPECT_EQ(distinct.size(), d.visitor_hashes.size()) << "visitor hashes repeated in a delta";
+      for (std::string_view v : d.visitor_hashes) {
+        visitors_seen[std::string(d.key)].insert(std::string(v));
+      }
       totals[i].hits = total;
       totals[i].today_hits = day;
     }
@@ -55,11 +60,24 @@ class ScriptedStore : public Store {
   Status DeleteSite(std::string_view) override { return {}; }
   Result<std::vector<SiteRecord>> ListSites() override { return Status::Internal("unused"); }
   Status Ping() override { return {}; }
+  Result<std::vector<DayRow>> ReadSeries(std::string_view, std::optional<std::string_view>,
+                                         std::string_view, std::string_view) override {
+    return Status::Internal("unused");
+  }
+  Result<std::string> DailySalt(std::string_view, std::string_view) override {
+    return Status::Internal("unused");
+  }
+  Status ForgetVisitorsBefore(std::string_view) override { return {}; }
+  Status ExportSite(std::string_view, const std::function<bool(const ExportRow&)>&) override {
+    return {};
+  }
+  Status ImportRows(std::string_view, std::span<const ExportRow>) override { return {}; }
 
   std::mutex mu;
   std::map<std::pair<std::string, std::string>, int64_t> counters;
   std::map<std::tuple<std::string, std::string, std::string>, int64_t> days;
   Durability mode = Durability::kStrict;
+  std::map<std::string, std::set<std::string>> visitors_seen;  // key -> hashes
   std::atomic<bool> fail{false};
   std::chrono::milliseconds delay{0};
   int apply_calls = 0;
@@ -104,7 +122,7 @@ TEST(CountingServiceTest, ConcurrentHitsGetDistinctGapFreeNumbers) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
-        ASSERT_TRUE(service.Submit("site", "/", "2026-11-25", &recorder).ok());
+        ASSERT_TRUE(service.Submit("site", "/", "2026-11-25", "", &recorder).ok());
       }
     });
   }
@@ -124,8 +142,8 @@ TEST(CountingServiceTest, CoalescesPerCounterAndKeepsCountersApart) {
   CountingService service(store, {}, nullptr);
   Recorder a, b;
   for (int i = 0; i < 100; ++i) {
-    ASSERT_TRUE(service.Submit("site", "/a", "2026-11-25", &a).ok());
-    ASSERT_TRUE(service.Submit("site", "/b", "2026-11-25", &b).ok());
+    ASSERT_TRUE(service.Submit("site", "/a", "2026-11-25", "", &a).ok());
+    ASSERT_TRUE(service.Submit("site", "/b", "2026-11-25", "", &b).ok());
   }
   a.WaitFor(100);
   b.WaitFor(100);
@@ -138,13 +156,29 @@ TEST(CountingServiceTest, CoalescesPerCounterAndKeepsCountersApart) {
   EXPECT_LE(store.max_deltas, 2u);
 }
 
+TEST(CountingServiceTest, PassesEachCountersDistinctVisitorsToTheStore) {
+  ScriptedStore store;
+  store.delay = std::chrono::milliseconds(20);
+  CountingService service(store, {}, nullptr);
+  Recorder r;
+  for (int i = 0; i < 60; ++i) {
+    std::string visitor = i % 3 == 0 ? "" : "v" + std::to_string(i % 4);
+    ASSERT_TRUE(service.Submit("s", i % 2 ? "/a" : "/b", "2026-11-25", visitor, &r).ok());
+  }
+  r.WaitFor(60);
+  std::lock_guard lock(store.mu);
+  // /a gets odd i: visitors v1, v3 (and "" for multiples of 3, not a visitor).
+  EXPECT_EQ(store.visitors_seen["/a"], (std::set<std::string>{"v1", "v3"}));
+  EXPECT_EQ(store.visitors_seen["/b"], (std::set<std::string>{"v0", "v2"}));
+}
+
 TEST(CountingServiceTest, HitsOnTwoDaysOfOneCounterAreNumberedAcrossBatches) {
   ScriptedStore store;
   store.delay = std::chrono::milliseconds(20);
   CountingService service(store, {}, nullptr);
   Recorder r;
   for (int i = 0; i < 50; ++i) {
-    ASSERT_TRUE(service.Submit("s", "/", i < 25 ? "2026-11-24" : "2026-11-25", &r).ok());
+    ASSERT_TRUE(service.Submit("s", "/", i < 25 ? "2026-11-24" : "2026-11-25", "", &r).ok());
   }
   r.WaitFor(50);
   std::set<int64_t> distinct(r.numbers.begin(), r.numbers.end());
@@ -160,7 +194,7 @@ TEST(CountingServiceTest, FailedCommitFailsEveryHitOfTheBatchAndRecovers) {
   CountingService service(store, {}, nullptr);
   store.fail = true;
   Recorder failed;
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(service.Submit("s", "/", "d", &failed).ok());
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(service.Submit("s", "/", "d", "", &failed).ok());
   failed.WaitFor(10);
   EXPECT_EQ(failed.failures.size(), 10u);
   EXPECT_TRUE(failed.numbers.empty());
@@ -168,7 +202,7 @@ TEST(CountingServiceTest, FailedCommitFailsEveryHitOfTheBatchAndRecovers) {
 
   store.fail = false;
   Recorder ok;
-  ASSERT_TRUE(service.Submit("s", "/", "d", &ok).ok());
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &ok).ok());
   ok.WaitFor(1);
   ASSERT_EQ(ok.numbers.size(), 1u);
   EXPECT_EQ(ok.numbers[0], 1) << "a failed batch must not have counted";
@@ -183,7 +217,7 @@ TEST(CountingServiceTest, FullQueueRefusesInsteadOfGrowing) {
   Recorder r;
   int accepted = 0, refused = 0;
   for (int i = 0; i < 50; ++i) {
-    Status s = service.Submit("s", "/", "d", &r);
+    Status s = service.Submit("s", "/", "d", "", &r);
     if (s.ok()) {
       ++accepted;
     } else {
@@ -202,10 +236,10 @@ TEST(CountingServiceTest, StopCommitsWhatIsQueuedThenRefuses) {
   auto service =
       std::make_unique<CountingService>(store, CountingOptions{}, nullptr);
   Recorder r;
-  for (int i = 0; i < 200; ++i) ASSERT_TRUE(service->Submit("s", "/", "d", &r).ok());
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(service->Submit("s", "/", "d", "", &r).ok());
   service->Stop();
   EXPECT_EQ(r.done, 200);
-  EXPECT_EQ(service->Submit("s", "/", "d", &r).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(service->Submit("s", "/", "d", "", &r).code(), StatusCode::kUnavailable);
 }
 
 TEST(CountingServiceTest, RelaxedSyncsWithinTheIntervalWithoutFurtherHits) {
@@ -217,10 +251,10 @@ TEST(CountingServiceTest, RelaxedSyncsWithinTheIntervalWithoutFurtherHits) {
   Recorder r;
   // The first commit after start may sync at once; the second, within the
   // interval, must be synced by the timer.
-  ASSERT_TRUE(service.Submit("s", "/", "d", &r).ok());
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
   r.WaitFor(1);
   int before = store.sync_calls.load();
-  ASSERT_TRUE(service.Submit("s", "/", "d", &r).ok());
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
   r.WaitFor(2);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (store.sync_calls.load() <= before && std::chrono::steady_clock::now() < deadline) {
@@ -233,7 +267,7 @@ TEST(CountingServiceTest, StrictNeverCallsSync) {
   ScriptedStore store;
   CountingService service(store, {}, nullptr);
   Recorder r;
-  ASSERT_TRUE(service.Submit("s", "/", "d", &r).ok());
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
   r.WaitFor(1);
   service.Stop();
   EXPECT_EQ(store.sync_calls.load(), 0);

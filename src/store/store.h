@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +30,11 @@ struct SiteRecord {
   std::string admin_token_hash;  // hex SHA-256 of the admin token
   std::string timezone = "UTC";  // IANA name; days follow it
   int64_t created_at = 0;        // unix seconds
+  // Hits counted per client (visitor) and minute, at most; 0 = the server's
+  // default. Over it a hit is refused with 429, or, with
+  // rate_limit_ignore, answered with the current numbers but not counted.
+  int32_t rate_limit_per_minute = 0;
+  bool rate_limit_ignore = false;
 };
 
 // The increments that one batch applies to one counter.
@@ -36,7 +43,11 @@ struct HitDelta {
   std::string_view key;
   std::string_view day;  // "YYYY-MM-DD" in the site's time zone
   int64_t hits = 0;      // > 0
-  int64_t visitors = 0;  // >= 0, new distinct visitors of that day
+  // The visitors among these hits, as distinct opaque hashes (see
+  // counting/visitor_hasher.h). The store keeps a seen-marker per (site,
+  // day, hash, key) and adds to `visitors` (total and day) only the hashes
+  // it had not seen for this counter on this day.
+  std::span<const std::string_view> visitor_hashes;
 };
 
 // A counter's numbers. `today_*` refer to the day that was asked for.
@@ -49,6 +60,21 @@ struct CounterTotals {
 
 struct CounterRow {
   std::string key;
+  int64_t hits = 0;
+  int64_t visitors = 0;
+};
+
+struct DayRow {
+  std::string day;  // YYYY-MM-DD
+  int64_t hits = 0;
+  int64_t visitors = 0;
+};
+
+// One line of a site's export: a counter's totals (day empty) or one of its
+// day rows. Export and import speak this, whatever the backend.
+struct ExportRow {
+  std::string key;
+  std::string day;  // empty: the counter's totals
   int64_t hits = 0;
   int64_t visitors = 0;
 };
@@ -102,6 +128,33 @@ class Store {
   virtual Status UpdateSite(const SiteRecord& site) = 0;
   virtual Status DeleteSite(std::string_view name) = 0;
   virtual Result<std::vector<SiteRecord>> ListSites() = 0;
+
+  // Day rows from `from_day` to `to_day` (inclusive, YYYY-MM-DD), ascending,
+  // of one counter, or with `key` empty-optional of all the site's counters
+  // summed per day. Days without hits are absent (the api fills them in).
+  virtual Result<std::vector<DayRow>> ReadSeries(std::string_view site,
+                                                 std::optional<std::string_view> key,
+                                                 std::string_view from_day,
+                                                 std::string_view to_day) = 0;
+
+  // The secret salt of `day` for visitor hashing. If the store has none for
+  // that day it keeps `candidate`; either way it returns the one it keeps, so
+  // every process sharing the store hashes alike.
+  virtual Result<std::string> DailySalt(std::string_view day, std::string_view candidate) = 0;
+
+  // Destroys the salts and visitor seen-markers of all days before `day`:
+  // after that, nobody can tell whether a visitor of those days came back.
+  virtual Status ForgetVisitorsBefore(std::string_view day) = 0;
+
+  // Calls `emit` for every counter of `site` (totals, then its day rows in
+  // day order), counters in key order; stops early, with OK, if `emit`
+  // returns false.
+  virtual Status ExportSite(std::string_view site,
+                            const std::function<bool(const ExportRow&)>& emit) = 0;
+
+  // Writes `rows` into `site`, replacing (not adding to) the totals and day
+  // rows they name, atomically per call where the backend can.
+  virtual Status ImportRows(std::string_view site, std::span<const ExportRow> rows) = 0;
 
   // Cheap check that the store answers (for /readyz).
   virtual Status Ping() = 0;

@@ -51,8 +51,28 @@ CREATE TABLE days (
 PRAGMA application_id = 1415670905;  -- kTallyApplicationId
 )sql";
 
+// Version 2: distinct visitors. A seen-marker per (site, day, visitor hash,
+// key) tells whether a visitor was already counted on a counter that day;
+// markers and the day's salt are deleted once the day is over, after which
+// nobody can link a visitor to another day.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE visitor_marks (
+  site TEXT NOT NULL,
+  day  TEXT NOT NULL,  -- YYYY-MM-DD in the site's time zone
+  hash TEXT NOT NULL,  -- keyed hash of (salt, site, client); see counting/visitor_hasher.h
+  key  TEXT NOT NULL,
+  PRIMARY KEY (site, day, hash, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE salts (
+  day  TEXT NOT NULL PRIMARY KEY,
+  salt TEXT NOT NULL
+) STRICT;
+)sql";
+
 constexpr SchemaMigration kMigrations[] = {
     {1, "create sites, counters and days", kSchemaV1},
+    {2, "add visitor seen-markers and daily salts", kSchemaV2},
 };
 
 static_assert(1415670905 == kTallyApplicationId, "update the PRAGMA in kSchemaV1");

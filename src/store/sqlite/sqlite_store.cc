@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/sqlite/no_throw.h"
 #include "store/sqlite/sqlite_schema.h"
 
 namespace tally {
@@ -48,33 +49,26 @@ constexpr std::string_view kListCounters =
     "SELECT key, hits, visitors FROM counters WHERE site = ?1 AND key > ?2 ORDER BY key LIMIT ?3";
 constexpr std::string_view kSelectSite =
     "SELECT name, origins, require_public_key, public_key_hash, admin_token_hash, timezone, "
-    "created_at FROM sites WHERE name = ?1";
+    "created_at, settings FROM sites WHERE name = ?1";
 constexpr std::string_view kListSites =
     "SELECT name, origins, require_public_key, public_key_hash, admin_token_hash, timezone, "
-    "created_at FROM sites ORDER BY name";
+    "created_at, settings FROM sites ORDER BY name";
 constexpr std::string_view kInsertSite =
     "INSERT INTO sites (name, origins, require_public_key, public_key_hash, admin_token_hash, "
-    "timezone, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING";
+    "timezone, created_at, settings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+    "ON CONFLICT (name) DO NOTHING";
 constexpr std::string_view kUpdateSite =
     "UPDATE sites SET origins = ?2, require_public_key = ?3, public_key_hash = ?4, "
-    "admin_token_hash = ?5, timezone = ?6 WHERE name = ?1";
+    "admin_token_hash = ?5, timezone = ?6, settings = ?7 WHERE name = ?1";
+constexpr std::string_view kMarkVisitor =
+    "INSERT INTO visitor_marks (site, day, hash, key) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT DO NOTHING";
 constexpr std::string_view kDeleteSite = "DELETE FROM sites WHERE name = ?1";
 constexpr std::string_view kDeleteSiteCounters = "DELETE FROM counters WHERE site = ?1";
 constexpr std::string_view kDeleteSiteDays = "DELETE FROM days WHERE site = ?1";
+constexpr std::string_view kDeleteSiteMarks = "DELETE FROM visitor_marks WHERE site = ?1";
 constexpr std::string_view kPing = "SELECT 1 FROM sites LIMIT 1";
 
-// Runs `body`, turning any exception (std::bad_alloc, a json error) into a
-// Status: nothing may be thrown across the Store interface.
-template <typename Body>
-auto NoThrow(const char* what, Body&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return Status::Internal(std::string(what) + ": " + e.what());
-  } catch (...) {
-    return Status::Internal(std::string(what) + ": unknown exception");
-  }
-}
 
 Result<std::string> OriginsToJson(const std::vector<std::string>& origins) {
   try {
@@ -105,27 +99,23 @@ Result<SiteRecord> SiteFromRow(SqliteStatement& row) {
   site.admin_token_hash = row.ColumnText(4);
   site.timezone = row.ColumnText(5);
   site.created_at = row.ColumnInt64(6);
+  nlohmann::json settings = nlohmann::json::parse(row.ColumnText(7), nullptr, false);
+  if (settings.is_object()) {
+    site.rate_limit_per_minute = settings.value("rate_limit_per_minute", 0);
+    site.rate_limit_ignore = settings.value("rate_limit_ignore", false);
+  }
   return site;
+}
+
+// The settings column: options that have no column of their own.
+std::string SettingsToJson(const SiteRecord& site) {
+  return nlohmann::json{{"rate_limit_per_minute", site.rate_limit_per_minute},
+                        {"rate_limit_ignore", site.rate_limit_ignore}}
+      .dump();
 }
 
 }  // namespace
 
-class SqliteStore::ReaderLease {
- public:
-  ReaderLease(SqliteStore* store, std::unique_ptr<SqliteConnection> conn)
-      : store_(store), conn_(std::move(conn)) {}
-  ReaderLease(ReaderLease&& other) noexcept = default;
-  ReaderLease& operator=(ReaderLease&&) = delete;
-  ~ReaderLease() {
-    if (conn_ != nullptr) store_->ReleaseReader(std::move(conn_));
-  }
-  SqliteConnection& operator*() { return *conn_; }
-  SqliteConnection* operator->() { return conn_.get(); }
-
- private:
-  SqliteStore* store_;
-  std::unique_ptr<SqliteConnection> conn_;
-};
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
                                                        Durability durability) {
@@ -219,7 +209,7 @@ Status SqliteStore::ApplyHits(std::span<const HitDelta> deltas, std::span<Counte
     return Status::InvalidArgument("ApplyHits: totals and deltas differ in size");
   }
   for (const HitDelta& delta : deltas) {
-    if (delta.hits < 0 || delta.visitors < 0) {
+    if (delta.hits < 0) {
       return Status::InvalidArgument("ApplyHits: negative delta");
     }
   }
@@ -239,18 +229,31 @@ Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
   if (!counter_stmt.ok()) return counter_stmt.status();
   Result<SqliteStatement*> day_stmt = writer_->Cached(kUpsertDay);
   if (!day_stmt.ok()) return day_stmt.status();
+  Result<SqliteStatement*> mark_stmt = writer_->Cached(kMarkVisitor);
+  if (!mark_stmt.ok()) return mark_stmt.status();
 
   SqliteTransaction txn(*writer_);
   if (Status s = txn.Begin(); !s.ok()) return s;
   for (size_t i = 0; i < deltas.size(); ++i) {
     const HitDelta& delta = deltas[i];
     CounterTotals& out = totals[i];
+    // A visitor adds to `visitors` only the first time its marker goes in.
+    int64_t new_visitors = 0;
+    for (std::string_view hash : delta.visitor_hashes) {
+      ScopedStatement st(**mark_stmt);
+      st->BindText(1, delta.site);
+      st->BindText(2, delta.day);
+      st->BindText(3, hash);
+      st->BindText(4, delta.key);
+      if (st->Step() != SQLITE_DONE) return writer_->Error("ApplyHits: mark visitor");
+      new_visitors += writer_->Changes();
+    }
     {
       ScopedStatement st(**counter_stmt);
       st->BindText(1, delta.site);
       st->BindText(2, delta.key);
       st->BindInt64(3, delta.hits);
-      st->BindInt64(4, delta.visitors);
+      st->BindInt64(4, new_visitors);
       if (st->Step() != SQLITE_ROW) return writer_->Error("ApplyHits: update counter");
       out.hits = st->ColumnInt64(0);
       out.visitors = st->ColumnInt64(1);
@@ -263,7 +266,7 @@ Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
       st->BindText(2, delta.key);
       st->BindText(3, delta.day);
       st->BindInt64(4, delta.hits);
-      st->BindInt64(5, delta.visitors);
+      st->BindInt64(5, new_visitors);
       if (st->Step() != SQLITE_ROW) return writer_->Error("ApplyHits: update day");
       out.today_hits = st->ColumnInt64(0);
       out.today_visitors = st->ColumnInt64(1);
@@ -428,6 +431,8 @@ Status SqliteStore::CreateSite(const SiteRecord& site) {
     st->BindText(5, site.admin_token_hash);
     st->BindText(6, site.timezone);
     st->BindInt64(7, site.created_at);
+    std::string settings = SettingsToJson(site);
+    st->BindText(8, settings);
     if (st->Step() != SQLITE_DONE) return writer_->Error("CreateSite");
     // ON CONFLICT DO NOTHING: no row inserted means the name was taken.
     if (writer_->Changes() == 0) {
@@ -451,6 +456,8 @@ Status SqliteStore::UpdateSite(const SiteRecord& site) {
     st->BindText(4, site.public_key_hash);
     st->BindText(5, site.admin_token_hash);
     st->BindText(6, site.timezone);
+    std::string settings = SettingsToJson(site);
+    st->BindText(7, settings);
     if (st->Step() != SQLITE_DONE) return writer_->Error("UpdateSite");
     if (writer_->Changes() == 0) return Status::NotFound("site '" + site.name + "' not found");
     return Status::Ok();
@@ -462,7 +469,8 @@ Status SqliteStore::DeleteSite(std::string_view name) {
     std::lock_guard<std::mutex> lock(writer_mu_);
     SqliteTransaction txn(*writer_);
     if (Status s = txn.Begin(); !s.ok()) return s;
-    for (std::string_view sql : {kDeleteSite, kDeleteSiteCounters, kDeleteSiteDays}) {
+    for (std::string_view sql :
+         {kDeleteSite, kDeleteSiteCounters, kDeleteSiteDays, kDeleteSiteMarks}) {
       Result<SqliteStatement*> stmt = writer_->Cached(sql);
       if (!stmt.ok()) return stmt.status();
       ScopedStatement st(**stmt);

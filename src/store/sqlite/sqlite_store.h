@@ -59,6 +59,15 @@ class SqliteStore : public Store {
   Status DeleteSite(std::string_view name) override;
   Result<std::vector<SiteRecord>> ListSites() override;
   Status Ping() override;
+  // Defined in sqlite_store_days.cc: day rows, visitors, export and import.
+  Result<std::vector<DayRow>> ReadSeries(std::string_view site, std::optional<std::string_view> key,
+                                         std::string_view from_day,
+                                         std::string_view to_day) override;
+  Result<std::string> DailySalt(std::string_view day, std::string_view candidate) override;
+  Status ForgetVisitorsBefore(std::string_view day) override;
+  Status ExportSite(std::string_view site,
+                    const std::function<bool(const ExportRow&)>& emit) override;
+  Status ImportRows(std::string_view site, std::span<const ExportRow> rows) override;
 
   // The durability this store was opened with; kRelaxed means the caller
   // must call Sync() periodically.
@@ -73,7 +82,22 @@ class SqliteStore : public Store {
 
  private:
   // A read connection borrowed from the pool; goes back on destruction.
-  class ReaderLease;
+  class ReaderLease {
+   public:
+    ReaderLease(SqliteStore* store, std::unique_ptr<SqliteConnection> conn)
+        : store_(store), conn_(std::move(conn)) {}
+    ReaderLease(ReaderLease&& other) noexcept = default;
+    ReaderLease& operator=(ReaderLease&&) = delete;
+    ~ReaderLease() {
+      if (conn_ != nullptr) store_->ReleaseReader(std::move(conn_));
+    }
+    SqliteConnection& operator*() { return *conn_; }
+    SqliteConnection* operator->() { return conn_.get(); }
+  
+   private:
+    SqliteStore* store_;
+    std::unique_ptr<SqliteConnection> conn_;
+  };
 
   SqliteStore(std::string path, Durability durability, std::unique_ptr<SqliteConnection> writer);
 
