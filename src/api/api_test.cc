@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <future>
 
 #include <nlohmann/json.hpp>
 
+#include "api/bot_filter.h"
+#include "api/rate_limiter.h"
 #include "api/site_admin.h"
+#include "counting/visitor_hasher.h"
 #include "auth/token.h"
 #include "store/store_factory.h"
 
@@ -49,8 +53,14 @@ class ApiTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     counting_ = std::make_unique<CountingService>(*store_, CountingOptions{}, &metrics_);
+    visitors_ = std::make_unique<VisitorHasher>(*store_);
+    ASSERT_TRUE(visitors_->Refresh(clock_.now).ok());
     ApiOptions options;
     options.root_token_hash = HashToken(kRootToken);
+    options.trust_proxy = true;  // lets a test be many clients via X-Forwarded-For
+    options.visitors = visitors_.get();
+    options.bots = &bots_;
+    options.rate_limiter = &rate_limiter_;
     api_ = std::make_unique<Api>(
         ApiContext{*store_, *counting_, registry_, executor_, metrics_, clock_, options});
 
@@ -104,6 +114,9 @@ class ApiTest : public ::testing::Test {
   InlineExecutor executor_;
   FixedClock clock_;
   std::unique_ptr<CountingService> counting_;
+  std::unique_ptr<VisitorHasher> visitors_;
+  BotFilter bots_;
+  RateLimiter rate_limiter_{60};
   std::unique_ptr<Api> api_;
   std::string admin_token_;
   std::string public_key_;
@@ -342,6 +355,108 @@ TEST_F(ApiTest, CounterListIsPaginated) {
   EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/counters", "limit=0", {Admin()}).status, 400);
   EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/counters", "cursor=xyz", {Admin()}).status,
             400);
+}
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+Headers Client(const std::string& ip, const std::string& ua = "Mozilla/5.0 (X11; Linux) Firefox/140") {
+  return {{"x-forwarded-for", "203.0.113.9, " + ip}, {"user-agent", ua}};
+}
+
+TEST_F(ApiTest, VisitorsAreDistinctPerDayAndCounter) {
+  auto hit = [&](const std::string& key, Headers h) {
+    return Json(Call(Method::kPost, "/v1/sites/example.com/hits", "key=" + key, std::move(h)));
+  };
+  EXPECT_EQ(hit("/a", Client("198.51.100.1"))["visitors"], 1);
+  EXPECT_EQ(hit("/a", Client("198.51.100.1"))["visitors"], 1) << "a reload is no new visitor";
+  EXPECT_EQ(hit("/a", Client("198.51.100.2"))["visitors"], 2);
+  EXPECT_EQ(hit("/a", Client("198.51.100.1", "Other/1.0"))["visitors"], 3)
+      << "another browser on the same address is another visitor";
+  auto b = hit("/b", Client("198.51.100.1"));
+  EXPECT_EQ(b["visitors"], 1);
+  EXPECT_EQ(b["today"]["visitors"], 1);
+  clock_.now += 86400;
+  ASSERT_TRUE(visitors_->Refresh(clock_.now).ok());
+  auto next = hit("/a", Client("198.51.100.1"));
+  EXPECT_EQ(next["visitors"], 4) << "a new day counts the visitor again";
+  EXPECT_EQ(next["today"]["visitors"], 1);
+  EXPECT_EQ(next["hits"], 5);
+}
+
+TEST_F(ApiTest, NoIpOrUserAgentIsStored) {
+  Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.77", "Secret-UA/9"));
+  std::string bytes;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    bytes.append(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_EQ(bytes.find("198.51.100.77"), std::string::npos);
+  EXPECT_EQ(bytes.find("Secret-UA"), std::string::npos);
+}
+
+TEST_F(ApiTest, BotsAndPrefetchesAreAnsweredButNotCounted) {
+  Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.1"));
+  Response bot = Call(Method::kPost, "/v1/sites/example.com/hits", "",
+                      Client("198.51.100.2", "Mozilla/5.0 (compatible; Googlebot/2.1)"));
+  ASSERT_EQ(bot.status, 200) << bot.body;
+  EXPECT_EQ(Json(bot)["counted"], false);
+  EXPECT_EQ(Json(bot)["hits"], 1);
+  Headers prefetch = Client("198.51.100.3");
+  prefetch.emplace_back("sec-purpose", "prefetch;prerender");
+  Response pre = Call(Method::kPost, "/v1/sites/example.com/hits", "", prefetch);
+  EXPECT_EQ(Json(pre)["counted"], false);
+  Response fresh = Call(Method::kPost, "/v1/sites/example.com/hits", "key=/never", 
+                        Client("198.51.100.4", "AhrefsBot/7.0"));
+  EXPECT_EQ(Json(fresh)["hits"], 0) << "a bot on a new counter sees zeros";
+  EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.1")))["hits"], 2);
+}
+
+TEST_F(ApiTest, RateLimitRefusesOrIgnoresPerSite) {
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5")).status, 200);
+  }
+  Response limited = Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5"));
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(ErrorCode(limited), "rate_limited");
+  EXPECT_FALSE(limited.Header("Retry-After").empty());
+  EXPECT_EQ(limited.Header("RateLimit-Limit"), "60");
+  EXPECT_EQ(limited.Header("RateLimit-Remaining"), "0");
+  EXPECT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.6")).status, 200)
+      << "another client is not limited";
+
+  ASSERT_EQ(Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
+                 R"({"rate_limit_ignore":true,"rate_limit_per_minute":100})").status, 200);
+  for (int i = 0; i < 40; ++i) Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5"));
+  Response ignored = Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5"));
+  EXPECT_EQ(ignored.status, 200);
+  EXPECT_EQ(Json(ignored)["counted"], false);
+  // The client's bucket is still empty (a higher limit refills over time, not
+  // at once), so all 41 were answered without counting: 60 + 1 other client.
+  EXPECT_EQ(Json(ignored)["hits"], 61);
+}
+
+TEST_F(ApiTest, LoopbackClientsAreNotRateLimited) {
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits").status, 200) << i;
+  }
+}
+
+TEST_F(ApiTest, DaysFollowTheSitesTimeZone) {
+  ASSERT_EQ(Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
+                 R"({"timezone":"America/New_York"})").status, 200);
+  EXPECT_EQ(Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
+                 R"({"timezone":"Mars/Olympus"})").status, 400);
+  // 2026-11-26 00:00 UTC is still the 25th in New York.
+  Call(Method::kPost, "/v1/sites/example.com/hits");
+  clock_.now += 4 * 3600;  // 23:00 in New York: same day
+  EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits"))["today"]["hits"], 2);
+  clock_.now += 2 * 3600;  // 01:00 on the 26th in New York: a new day
+  EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits"))["today"]["hits"], 1);
+  auto series = store_->ReadSeries("example.com", "/", "2026-11-25", "2026-11-26");
+  ASSERT_TRUE(series.ok());
+  ASSERT_EQ(series->size(), 2u);
+  EXPECT_EQ((*series)[0].day, "2026-11-25");
+  EXPECT_EQ((*series)[0].hits, 2);
 }
 
 TEST_F(ApiTest, RoutingErrors) {

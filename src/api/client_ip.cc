@@ -14,4 +14,8 @@ std::string_view ClientIp(const Request& request, bool trust_proxy) {
   return request.client_ip;
 }
 
+bool IsLoopback(std::string_view ip) {
+  return ip.starts_with("127.") || ip == "::1" || ip.starts_with("::ffff:127.");
+}
+
 }  // namespace tally

@@ -12,4 +12,7 @@ namespace tally {
 // client's word and can be forged), else the transport's peer address.
 std::string_view ClientIp(const Request& request, bool trust_proxy);
 
+// True for 127.0.0.0/8, ::1 and ::ffff:127.x addresses.
+bool IsLoopback(std::string_view ip);
+
 }  // namespace tally

@@ -55,6 +55,19 @@ int main(int argc, char** argv) {
       "--threads", threads, "network threads (env TALLY_THREADS, default: one per core)");
   serve->add_option("--port-file", port_file, "write the bound port to this file once listening");
   serve->add_flag("--no-demo-site", no_demo, "do not create the `demo` site on start");
+  std::string trust_proxy, rate_limit, bot_patterns;
+  auto* trust_proxy_opt = serve->add_option(
+      "--trust-proxy", trust_proxy,
+      "true: the client is the last X-Forwarded-For address (behind your own proxy or load "
+      "balancer); false: the peer address (env TALLY_TRUST_PROXY, default false)");
+  auto* rate_limit_opt = serve->add_option(
+      "--rate-limit", rate_limit,
+      "hits a client may count per site and minute unless the site sets its own; 0 = off "
+      "(env TALLY_RATE_LIMIT, default 60)");
+  auto* bot_patterns_opt = serve->add_option(
+      "--bot-patterns", bot_patterns,
+      "file of User-Agent substrings (one a line) whose hits are not counted; replaces the "
+      "built-in list (env TALLY_BOT_PATTERNS)");
 
   // sites ...
   tally::SiteCommandArgs site_args;
@@ -127,6 +140,26 @@ int main(int argc, char** argv) {
       return 2;
     }
     s.port_file = port_file;
+    std::string trust = tally::ResolveSetting(Given(trust_proxy_opt, trust_proxy),
+                                              "TALLY_TRUST_PROXY", config, "trust-proxy", "false");
+    if (trust != "true" && trust != "false") {
+      std::cerr << "tally: --trust-proxy must be true or false\n";
+      return 2;
+    }
+    s.trust_proxy = trust == "true";
+    std::string limit = tally::ResolveSetting(Given(rate_limit_opt, rate_limit), "TALLY_RATE_LIMIT",
+                                              config, "rate-limit", "60");
+    try {
+      s.rate_limit_per_minute = std::stoi(limit);
+    } catch (const std::exception&) {
+      s.rate_limit_per_minute = -1;
+    }
+    if (s.rate_limit_per_minute < 0) {
+      std::cerr << "tally: --rate-limit must be a number >= 0\n";
+      return 2;
+    }
+    s.bot_patterns_file = tally::ResolveSetting(Given(bot_patterns_opt, bot_patterns),
+                                                "TALLY_BOT_PATTERNS", config, "bot-patterns", "");
     s.demo_site = !no_demo;
     std::string token_path =
         tally::ResolveSetting(Given(token_file_opt, token_file), "TALLY_ADMIN_TOKEN_FILE", config,

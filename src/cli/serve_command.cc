@@ -11,6 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api.h"
+#include "api/bot_filter.h"
+#include "api/rate_limiter.h"
+#include "counting/visitor_hasher.h"
 #include "api/site_admin.h"
 #include "auth/token.h"
 #include "server/http_server.h"
@@ -59,14 +62,16 @@ void EnsureDemoSite(Store& store, const Clock& clock) {
   }
 }
 
-// Reloads all sites now and then, so that sites changed by the CLI or by
-// other instances reach this one.
-class SiteRefresher {
+// Background upkeep: reloads all sites now and then, so that sites changed
+// by the CLI or by other instances reach this one, and keeps the visitor
+// salts of the current days loaded (destroying older ones).
+class Housekeeper {
  public:
-  SiteRefresher(Store& store, SiteRegistry& registry) : store_(store), registry_(registry) {
+  Housekeeper(Store& store, SiteRegistry& registry, VisitorHasher& visitors, const Clock& clock)
+      : store_(store), registry_(registry), visitors_(visitors), clock_(clock) {
     thread_ = std::thread([this] { Run(); });
   }
-  ~SiteRefresher() {
+  ~Housekeeper() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -86,11 +91,20 @@ class SiteRefresher {
       } else {
         spdlog::warn("could not reload sites: {}", sites.status().ToString());
       }
+      if (++rounds_ % kSaltRefreshRounds == 0) {
+        Status refreshed = visitors_.Refresh(clock_.NowUnixSeconds());
+        if (!refreshed.ok()) spdlog::warn("visitor salts: {}", refreshed.ToString());
+      }
       lock.lock();
     }
   }
+  // Salts change once a day; checking every minute is plenty.
+  static constexpr int kSaltRefreshRounds = 30;
   Store& store_;
   SiteRegistry& registry_;
+  VisitorHasher& visitors_;
+  const Clock& clock_;
+  int rounds_ = 0;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -139,11 +153,31 @@ int RunServe(const ServeSettings& settings) {
   }
   registry.ReplaceAll(std::move(sites).value());
 
+  VisitorHasher visitors(**store);
+  if (Status salts = visitors.Refresh(clock.NowUnixSeconds()); !salts.ok()) {
+    spdlog::error("cannot prepare visitor salts: {}", salts.ToString());
+    return 1;
+  }
+  BotFilter bots;
+  if (!settings.bot_patterns_file.empty()) {
+    auto loaded = BotFilter::FromFile(settings.bot_patterns_file);
+    if (!loaded.ok()) {
+      spdlog::error("{}", loaded.status().message());
+      return 2;
+    }
+    bots = std::move(loaded).value();
+  }
+  RateLimiter rate_limiter(settings.rate_limit_per_minute);
+
   Metrics metrics;
   CountingService counting(**store, CountingOptions{}, &metrics);
   ThreadPoolExecutor blocking(4, 10000);
   ApiOptions api_options;
   if (!settings.root_token.empty()) api_options.root_token_hash = HashToken(settings.root_token);
+  api_options.trust_proxy = settings.trust_proxy;
+  api_options.visitors = &visitors;
+  api_options.bots = &bots;
+  api_options.rate_limiter = &rate_limiter;
   Api api(ApiContext{**store, counting, registry, blocking, metrics, clock, api_options});
 
   ServerOptions server_options;
@@ -156,7 +190,7 @@ int RunServe(const ServeSettings& settings) {
     spdlog::error("cannot listen on {}: {}", settings.listen, started.ToString());
     return 1;
   }
-  SiteRefresher refresher(**store, registry);
+  Housekeeper housekeeper(**store, registry, visitors, clock);
 
   std::string host =
       listen->first.find(':') != std::string::npos ? "[" + listen->first + "]" : listen->first;
