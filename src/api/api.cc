@@ -24,7 +24,8 @@ void MethodNotAllowed(ApiContext& ctx, ResponseSink& sink, Route route, std::str
 }  // namespace
 
 Api::Api(ApiContext ctx)
-    : ctx_(ctx), public_(ctx_), sites_(ctx_), counters_(ctx_), ops_(ctx_), badge_(ctx_, public_) {}
+    : ctx_(ctx), public_(ctx_), sites_(ctx_), counters_(ctx_), ops_(ctx_), badge_(ctx_, public_),
+      data_(ctx_) {}
 
 void Api::Handle(const Request& request, ResponseSink& sink) {
   std::string_view path = request.path;
@@ -126,6 +127,17 @@ void Api::HandleSites(const Request& request, std::string_view rest, ResponseSin
       return Answer(ctx_, sink, Route::kBadge, 400, "invalid_query", query.status().message());
     if (get) return badge_.Get(request, site_name, *query, sink);
     return MethodNotAllowed(ctx_, sink, Route::kBadge, "GET, HEAD");
+  }
+
+  if (action == "series" || action == "export") {
+    Route route = action == "series" ? Route::kSeries : Route::kExport;
+    if (m == Method::kOptions) return public_.Preflight(request, site_name, "GET, OPTIONS", sink);
+    if (!query.ok()) {
+      return Answer(ctx_, sink, route, 400, "invalid_query", query.status().message());
+    }
+    if (!get) return MethodNotAllowed(ctx_, sink, route, "GET, OPTIONS");
+    if (route == Route::kSeries) return data_.Series(request, site_name, *query, sink);
+    return data_.Export(request, site_name, sink);
   }
 
   if (action == "tokens:rotate") {

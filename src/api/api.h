@@ -12,6 +12,7 @@
 #include "api/ops_endpoints.h"
 #include "api/public_endpoints.h"
 #include "api/request_handler.h"
+#include "api/site_data_endpoints.h"
 #include "api/site_endpoints.h"
 
 namespace tally {
@@ -32,6 +33,7 @@ class Api : public RequestHandler {
   CounterAdminEndpoints counters_;
   OpsEndpoints ops_;
   BadgeEndpoint badge_;
+  SiteDataEndpoints data_;
 };
 
 }  // namespace tally

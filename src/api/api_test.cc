@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <future>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "api/bot_filter.h"
 #include "api/rate_limiter.h"
 #include "api/site_admin.h"
+#include "api/site_export.h"
 #include "counting/visitor_hasher.h"
 #include "auth/token.h"
 #include "store/store_factory.h"
@@ -457,6 +459,94 @@ TEST_F(ApiTest, DaysFollowTheSitesTimeZone) {
   ASSERT_EQ(series->size(), 2u);
   EXPECT_EQ((*series)[0].day, "2026-11-25");
   EXPECT_EQ((*series)[0].hits, 2);
+}
+
+TEST_F(ApiTest, SeriesIsDenseAndSumsTheSiteWithoutAKey) {
+  // clock_: 2026-11-26 00:00 UTC.
+  Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a", Client("198.51.100.1"));
+  clock_.now -= 2 * 86400;  // the 24th
+  ASSERT_TRUE(visitors_->Refresh(clock_.now).ok());
+  Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a", Client("198.51.100.1"));
+  Call(Method::kPost, "/v1/sites/example.com/hits", "key=/b", Client("198.51.100.2"));
+  Response r = Call(Method::kGet, "/v1/sites/example.com/series",
+                    "key=/a&from=2026-11-23&to=2026-11-26", {Admin()});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = Json(r);
+  ASSERT_EQ(j["days"].size(), 4u);
+  EXPECT_EQ(j["days"][0]["day"], "2026-11-23");
+  EXPECT_EQ(j["days"][0]["hits"], 0);
+  EXPECT_EQ(j["days"][1]["hits"], 1);
+  EXPECT_EQ(j["days"][1]["visitors"], 1);
+  EXPECT_EQ(j["days"][2]["hits"], 0);
+  EXPECT_EQ(j["days"][3]["hits"], 1);
+  EXPECT_EQ(j["total"]["hits"], 2);
+  auto site = Json(Call(Method::kGet, "/v1/sites/example.com/series",
+                        "from=2026-11-24&to=2026-11-24", {Admin()}));
+  EXPECT_TRUE(site["key"].is_null());
+  EXPECT_EQ(site["days"][0]["hits"], 2);
+  EXPECT_EQ(site["days"][0]["visitors"], 2);
+  // Defaults: the last 30 days up to today in the site's zone.
+  auto recent = Json(Call(Method::kGet, "/v1/sites/example.com/series", "", {Admin()}));
+  EXPECT_EQ(recent["days"].size(), 30u);
+  EXPECT_EQ(recent["to"], "2026-11-24");
+
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series", "from=2026-02-30", {Admin()}).status, 400);
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series", "from=2026-11-25&to=2026-11-01",
+                 {Admin()}).status, 400);
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series", "from=2020-01-01&to=2026-01-01",
+                 {Admin()}).status, 400);
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series").status, 401);
+}
+
+TEST_F(ApiTest, ExportImportRoundTripGivesIdenticalAnswers) {
+  Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a", Client("198.51.100.1"));
+  Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a", Client("198.51.100.2"));
+  Call(Method::kPut, "/v1/sites/example.com/counters", "key=/moved", {Admin()}, R"({"hits":900})");
+  Response r = Call(Method::kGet, "/v1/sites/example.com/export", "", {Admin()});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.content_type, "application/x-ndjson; charset=utf-8");
+  EXPECT_EQ(r.body.find(admin_token_), std::string::npos);
+  EXPECT_EQ(r.body.find(HashToken(admin_token_)), std::string::npos) << "no secrets in exports";
+
+  auto other = OpenStore("sqlite:" + (dir_ / "other.db").string(), Durability::kStrict);
+  ASSERT_TRUE(other.ok());
+  std::vector<ExportRow> rows;
+  std::optional<SiteSettings> settings;
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);) {
+    auto parsed = ParseImportLine(line);
+    ASSERT_TRUE(parsed.ok()) << line << ": " << parsed.status().ToString();
+    if (parsed->site) settings = parsed->site;
+    if (parsed->row) rows.push_back(*parsed->row);
+  }
+  ASSERT_TRUE(settings.has_value());
+  EXPECT_EQ(*settings->name, "example.com");
+  EXPECT_EQ(*settings->origins, std::vector<std::string>{"https://example.com"});
+  ASSERT_TRUE((*other)->ImportRows("example.com", rows).ok());
+  std::string today = "2026-11-26";
+  for (const char* key : {"/a", "/moved"}) {
+    auto want = store_->ReadCounter("example.com", key, today);
+    auto got = (*other)->ReadCounter("example.com", key, today);
+    ASSERT_TRUE(want.ok() && got.ok()) << key;
+    EXPECT_EQ(got->hits, want->hits) << key;
+    EXPECT_EQ(got->visitors, want->visitors) << key;
+    EXPECT_EQ(got->today_hits, want->today_hits) << key;
+    EXPECT_EQ(got->today_visitors, want->today_visitors) << key;
+  }
+}
+
+TEST(SiteExportTest, ParsesStartingValuesAndRefusesBadLines) {
+  auto start = ParseImportLine(R"({"key":"/old-page","hits":41000})");
+  ASSERT_TRUE(start.ok());
+  ASSERT_TRUE(start->row.has_value());
+  EXPECT_EQ(start->row->hits, 41000);
+  EXPECT_TRUE(start->row->day.empty());
+  EXPECT_TRUE(ParseImportLine("   ").ok());
+  for (const char* bad : {"nope", "[]", R"({"key":"","hits":1})", R"({"key":"/","hits":-1})",
+                          R"({"key":"/"})", R"({"type":"day","key":"/","day":"2026-13-01","hits":1})",
+                          R"({"type":"wat","key":"/","hits":1})", R"({"type":"site","site":"BAD"})"}) {
+    EXPECT_FALSE(ParseImportLine(bad).ok()) << bad;
+  }
 }
 
 TEST_F(ApiTest, RoutingErrors) {

@@ -8,6 +8,7 @@ namespace {
 constexpr const char* kRouteNames[] = {
     "hits",      "counter_read", "counter_list", "counter_set", "counter_delete", "site_create",
     "site_list", "site_get",     "site_update",  "site_delete", "token_rotate",   "badge",
+    "series",    "export",       "compat",
     "preflight", "healthz",      "readyz",       "metrics",     "static",         "unknown",
 };
 static_assert(std::size(kRouteNames) == static_cast<size_t>(Route::kCount_));
