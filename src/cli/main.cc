@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/config.h"
+#include "cli/data_commands.h"
 #include "cli/serve_command.h"
 #include "cli/site_commands.h"
 
@@ -107,6 +108,20 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"admin", "public"}));
   rotate->fallthrough();
 
+  // export / import
+  tally::DataCommandArgs data_args;
+  auto* export_cmd = app.add_subcommand("export", "write a site's counters and days as NDJSON");
+  export_cmd->add_option("site", data_args.site, "site name")->required();
+  export_cmd->add_option("--out", data_args.file, "file to write (default: standard output)");
+  export_cmd->fallthrough();
+  auto* import_cmd = app.add_subcommand(
+      "import",
+      "load NDJSON from `tally export` (or lines like {\"key\":\"/\",\"hits\":41000} to set "
+      "starting values); creates the site if missing");
+  import_cmd->add_option("file", data_args.file, "file to read, - for standard input")->required();
+  import_cmd->add_option("--site", data_args.site, "import into this site instead of the file's");
+  import_cmd->fallthrough();
+
   CLI11_PARSE(app, argc, argv);
 
   if (config_path.empty()) {
@@ -181,6 +196,10 @@ int main(int argc, char** argv) {
     }
     return tally::RunServe(s);
   }
+
+  data_args.store = store;
+  if (export_cmd->parsed()) return tally::RunExport(data_args);
+  if (import_cmd->parsed()) return tally::RunImport(data_args);
 
   site_args.store = store;
   if (!require_key.empty()) site_args.require_public_key = require_key == "true";
