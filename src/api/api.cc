@@ -25,7 +25,8 @@ void MethodNotAllowed(ApiContext& ctx, ResponseSink& sink, Route route, std::str
 
 Api::Api(ApiContext ctx)
     : ctx_(ctx), public_(ctx_), sites_(ctx_), counters_(ctx_), ops_(ctx_), badge_(ctx_, public_),
-      data_(ctx_) {}
+      data_(ctx_),
+      compat_(ctx_, public_) {}
 
 void Api::Handle(const Request& request, ResponseSink& sink) {
   std::string_view path = request.path;
@@ -56,6 +57,7 @@ void Api::Handle(const Request& request, ResponseSink& sink) {
     return;
   }
   if (get && ops_.Static(path, sink)) return;
+  if (compat_.Handle(request, sink)) return;
   Answer(ctx_, sink, Route::kUnknown, 404, "not_found", "no such endpoint");
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "api/api_context.h"
+#include "api/compat_endpoints.h"
 #include "api/badge_endpoint.h"
 #include "api/counter_admin_endpoints.h"
 #include "api/ops_endpoints.h"
@@ -34,6 +35,7 @@ class Api : public RequestHandler {
   OpsEndpoints ops_;
   BadgeEndpoint badge_;
   SiteDataEndpoints data_;
+  CompatEndpoints compat_;
 };
 
 }  // namespace tally

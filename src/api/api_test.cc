@@ -549,6 +549,114 @@ TEST(SiteExportTest, ParsesStartingValuesAndRefusesBadLines) {
   }
 }
 
+class CompatTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    for (auto [name, origins, require_key] :
+         {std::tuple{"countapi", std::vector<std::string>{"*"}, false},
+          std::tuple{"default", std::vector<std::string>{"https://resume.example"}, true}}) {
+      SiteSettings s;
+      s.name = name;
+      s.origins = origins;
+      s.require_public_key = require_key;
+      auto created = CreateSite(*store_, clock_, s);
+      ASSERT_TRUE(created.ok());
+      registry_.Put(created->record);
+      if (std::string(name) == "default") seed_key_ = created->public_key;
+    }
+  }
+  std::string seed_key_;
+};
+
+TEST_F(CompatTest, SeedVisitsRoute) {
+  Response r = Call(Method::kGet, "/visits/home", "",
+                    {{"x-api-key", seed_key_}, {"origin", "https://resume.example"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"visits":1})");
+  EXPECT_EQ(r.Header("Access-Control-Allow-Origin"), "https://resume.example");
+  EXPECT_EQ(Call(Method::kPost, "/visits/home", "", {{"x-api-key", seed_key_}}).body,
+            R"({"visits":2})");
+  EXPECT_EQ(Call(Method::kGet, "/visits/home").status, 403) << "the seed's API key is required";
+  EXPECT_EQ(Call(Method::kGet, "/visits/home", "",
+                 {{"x-api-key", seed_key_}, {"origin", "https://evil.example"}})
+                .status,
+            403);
+  EXPECT_EQ(Call(Method::kDelete, "/visits/home").status, 405);
+}
+
+TEST_F(CompatTest, CountApiHitGetAndNames) {
+  Response first = Call(Method::kGet, "/hit/mysite.com/Visits_Total");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.body, R"({"value":1})");
+  EXPECT_EQ(first.Header("Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(first.Header("X-Path"), "/mysite.com/Visits_Total");
+  EXPECT_EQ(Call(Method::kGet, "/hit/mysite.com/Visits_Total").body, R"({"value":2})");
+  EXPECT_EQ(Call(Method::kGet, "/get/mysite.com/Visits_Total").body, R"({"value":2})");
+  EXPECT_EQ(Call(Method::kGet, "/get/mysite.com/visits_total").status, 404) << "case-sensitive";
+  EXPECT_EQ(Call(Method::kGet, "/get/mysite.com/visits_total").body, R"({"value":null})");
+  EXPECT_EQ(Call(Method::kGet, "/hit/solo-key").body, R"({"value":1})") << "namespace default";
+  EXPECT_EQ(Call(Method::kGet, "/get/default/solo-key").body, R"({"value":1})");
+  EXPECT_EQ(Call(Method::kGet, "/hit/ab/key").status, 400) << "names have 3..64 characters";
+  EXPECT_EQ(Call(Method::kGet, "/hit/ns/a%20b").status, 400);
+  // Any page may call CountAPI routes.
+  EXPECT_EQ(Call(Method::kGet, "/hit/mysite.com/Visits_Total", "",
+                 {{"origin", "https://anywhere.example"}})
+                .status,
+            200);
+}
+
+TEST_F(CompatTest, CountApiJsonp) {
+  Response r = Call(Method::kGet, "/hit/mysite.com/page", "callback=window.cb_1");
+  EXPECT_EQ(r.body, R"(window.cb_1({"value":1});)");
+  EXPECT_EQ(r.content_type, "application/javascript; charset=utf-8");
+  EXPECT_EQ(Call(Method::kGet, "/hit/mysite.com/page", "callback=alert(1)").status, 400);
+}
+
+TEST_F(CompatTest, CountApiCreateSetUpdateWithTheAdminKey) {
+  Response created = Call(Method::kGet, "/create", "namespace=mysite.com&key=moved&value=500");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto j = Json(created);
+  EXPECT_EQ(j["value"], 500);
+  std::string admin_key = j["admin_key"];
+  EXPECT_EQ(Call(Method::kGet, "/create", "namespace=mysite.com&key=moved").status, 409);
+  EXPECT_EQ(Call(Method::kGet, "/hit/mysite.com/moved").body, R"({"value":501})");
+
+  EXPECT_EQ(Call(Method::kGet, "/set/mysite.com/moved", "value=7").status, 401);
+  EXPECT_EQ(Call(Method::kGet, "/set/mysite.com/moved", "value=7",
+                 {{"authorization", "Bearer ak_wrong"}})
+                .status,
+            401);
+  Response set = Call(Method::kGet, "/set/mysite.com/moved", "value=7",
+                      {{"authorization", "Bearer " + admin_key}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(Json(set)["old_value"], 501);
+  EXPECT_EQ(Json(set)["value"], 7);
+  Response update = Call(Method::kGet, "/update/mysite.com/moved", "amount=5",
+                         {{"authorization", "Bearer " + admin_key}});
+  ASSERT_EQ(update.status, 200) << update.body;
+  EXPECT_EQ(update.body, R"({"value":12})");
+  EXPECT_EQ(Call(Method::kGet, "/update/mysite.com/moved", "amount=-1",
+                 {{"authorization", "Bearer " + admin_key}})
+                .status,
+            400);
+  // Another counter's key does not open this one.
+  std::string other_key =
+      Json(Call(Method::kGet, "/create", "namespace=mysite.com&key=other"))["admin_key"];
+  EXPECT_EQ(Call(Method::kGet, "/set/mysite.com/moved", "value=1",
+                 {{"authorization", "Bearer " + other_key}})
+                .status,
+            401);
+  Response info = Call(Method::kGet, "/info/mysite.com/moved");
+  ASSERT_EQ(info.status, 200);
+  EXPECT_EQ(Json(info)["value"], 12);
+  EXPECT_EQ(Json(info)["namespace"], "mysite.com");
+  Response generated = Call(Method::kGet, "/create");
+  ASSERT_EQ(generated.status, 201) << generated.body;
+  EXPECT_EQ(Json(generated)["namespace"], "default");
+  EXPECT_EQ(Json(generated)["key"].get<std::string>().size(), 16u);
+}
+
 TEST_F(ApiTest, RoutingErrors) {
   Response missing = Call(Method::kGet, "/nope");
   EXPECT_EQ(missing.status, 404);

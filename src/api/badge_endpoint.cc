@@ -85,6 +85,7 @@ void BadgeEndpoint::Get(const Request& request, std::string_view site, const Que
   badge.label = "visits";
   bool hit = false;
   Status invalid;
+  std::string_view bad_param;  // the parameter `invalid` is about
   if (const std::string* v = query.Find("value")) {
     if (*v == "hits") {
       value = BadgeValue::kHits;
@@ -100,6 +101,7 @@ void BadgeEndpoint::Get(const Request& request, std::string_view site, const Que
     } else {
       invalid =
           Status::InvalidArgument("value must be hits, visitors, today-hits or today-visitors");
+      bad_param = "value";
     }
   }
   if (const std::string* h = query.Find("hit"); h != nullptr && invalid.ok()) {
@@ -107,11 +109,13 @@ void BadgeEndpoint::Get(const Request& request, std::string_view site, const Que
       hit = true;
     } else if (!(*h == "0" || *h == "false")) {
       invalid = Status::InvalidArgument("hit must be 1 or 0");
+      bad_param = "hit";
     }
   }
   if (const std::string* l = query.Find("label"); l != nullptr && invalid.ok()) {
     invalid = ValidateBadgeLabel(*l);
     if (invalid.ok()) badge.label = *l;
+    bad_param = "label";
   }
   for (auto [param, target] :
        {std::pair{"color", &badge.color}, std::pair{"label_color", &badge.label_color}}) {
@@ -122,6 +126,7 @@ void BadgeEndpoint::Get(const Request& request, std::string_view site, const Que
       *target = *color;
     } else {
       invalid = color.status();
+      bad_param = param;
     }
   }
   if (const std::string* s = query.Find("style"); s != nullptr && invalid.ok()) {
@@ -130,13 +135,14 @@ void BadgeEndpoint::Get(const Request& request, std::string_view site, const Que
       badge.style = *style;
     } else {
       invalid = style.status();
+      bad_param = "style";
     }
   }
   if (!invalid.ok()) {
     Response response;
     SetError(response, 400, "invalid_query", invalid.message());
     badge.label = "badge";
-    badge.message = invalid.message();
+    badge.message = "invalid " + std::string(bad_param);
     badge.color = kErrorColor;
     response.body = RenderBadgeSvg(badge);
     SetBadgeHeaders(response);

@@ -111,10 +111,28 @@ std::shared_ptr<const SiteRecord> PublicEndpoints::Admit(const Request& request,
 void PublicEndpoints::Hit(const Request& request, std::string_view site_name,
                           const QueryParams& query, ResponseSink& sink,
                           std::shared_ptr<const CounterPresenter> presenter) {
+  const std::string* key = query.Find("key");
+  HitKey(request, site_name, key ? *key : kRootKey, sink, std::move(presenter));
+}
+
+// Validates `key` after admitting the site, so that an error answer already
+// carries the CORS headers for an allowed origin.
+const std::string* PublicEndpoints::ValidKey(const std::string& key, Response& response) {
+  Status valid = ValidateKey(key);
+  if (!valid.ok()) {
+    SetError(response, 400, "invalid_key", valid.message());
+    return nullptr;
+  }
+  return &key;
+}
+
+void PublicEndpoints::HitKey(const Request& request, std::string_view site_name,
+                             const std::string& key_param, ResponseSink& sink,
+                             std::shared_ptr<const CounterPresenter> presenter) {
   Response response;
   response.SetHeader("Cache-Control", "no-store");
-  auto site = Admit(request, site_name, response, /*check_origin=*/presenter == nullptr);
-  const std::string* key = site ? KeyParam(query, response) : nullptr;
+  auto site = Admit(request, site_name, response, /*check_origin=*/presenter == nullptr || presenter->checks_origin());
+  const std::string* key = site ? ValidKey(key_param, response) : nullptr;
   if (key == nullptr) {
     Route route = Present(presenter.get(), Route::kHits, response, nullptr);
     Finish(ctx_, sink, route, std::move(response));
@@ -191,10 +209,17 @@ void PublicEndpoints::AnswerNotCounted(std::shared_ptr<const SiteRecord> site, s
 void PublicEndpoints::Read(const Request& request, std::string_view site_name,
                            const QueryParams& query, ResponseSink& sink,
                            std::shared_ptr<const CounterPresenter> presenter) {
+  const std::string* key = query.Find("key");
+  ReadKey(request, site_name, key ? *key : kRootKey, sink, std::move(presenter));
+}
+
+void PublicEndpoints::ReadKey(const Request& request, std::string_view site_name,
+                              const std::string& key_param, ResponseSink& sink,
+                              std::shared_ptr<const CounterPresenter> presenter) {
   Response response;
   response.SetHeader("Cache-Control", "no-store");
-  auto site = Admit(request, site_name, response, /*check_origin=*/presenter == nullptr);
-  const std::string* key = site ? KeyParam(query, response) : nullptr;
+  auto site = Admit(request, site_name, response, /*check_origin=*/presenter == nullptr || presenter->checks_origin());
+  const std::string* key = site ? ValidKey(key_param, response) : nullptr;
   if (key == nullptr) {
     Route route = Present(presenter.get(), Route::kCounterRead, response, nullptr);
     Finish(ctx_, sink, route, std::move(response));

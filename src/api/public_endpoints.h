@@ -15,9 +15,9 @@
 namespace tally {
 
 // Presents the answer of a Hit or Read in another form than the JSON API's
-// (the badge endpoint renders SVG). A presenter is also exempt from the
-// origin check: badges are images that any page may embed. Called on any
-// thread; must be immutable.
+// (the badge endpoint renders SVG, the compatible routes their own JSON).
+// Unless checks_origin(), it is exempt from the origin check: badges are
+// images that any page may embed. Called on any thread; must be immutable.
 class CounterPresenter {
  public:
   virtual ~CounterPresenter() = default;
@@ -26,6 +26,9 @@ class CounterPresenter {
   // Rewrites the finished JSON answer `response` just before it is sent:
   // `totals` is the counter on success, nullptr when `response` is an error.
   virtual void Present(Response& response, const CounterTotals* totals) const = 0;
+  // Whether the site's allowed origins still apply (true for the JSON
+  // shapes of the compatible routes; false for images such as badges).
+  virtual bool checks_origin() const { return false; }
 };
 
 class PublicEndpoints {
@@ -38,11 +41,19 @@ class PublicEndpoints {
   // GET /v1/sites/{site}/counters?key=K. With a `presenter`, answered in its form.
   void Read(const Request& request, std::string_view site, const QueryParams& query,
             ResponseSink& sink, std::shared_ptr<const CounterPresenter> presenter = nullptr);
+  // The same for a key given directly (the compatible routes take it from
+  // the path).
+  void HitKey(const Request& request, std::string_view site, const std::string& key,
+              ResponseSink& sink, std::shared_ptr<const CounterPresenter> presenter = nullptr);
+  void ReadKey(const Request& request, std::string_view site, const std::string& key,
+               ResponseSink& sink, std::shared_ptr<const CounterPresenter> presenter = nullptr);
   // OPTIONS on a public or admin path of `site`; `methods` are those the path accepts.
   void Preflight(const Request& request, std::string_view site, std::string_view methods,
                  ResponseSink& sink);
 
  private:
+  static const std::string* ValidKey(const std::string& key, Response& response);
+
   // Answers with the counter's current numbers and "counted":false (a bot,
   // a prefetch, or over the rate limit of a site that ignores rather than
   // refuses).

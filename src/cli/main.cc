@@ -7,6 +7,7 @@
 
 #include "cli/config.h"
 #include "cli/data_commands.h"
+#include "cli/dynamodb_commands.h"
 #include "cli/serve_command.h"
 #include "cli/site_commands.h"
 
@@ -122,7 +123,11 @@ int main(int argc, char** argv) {
   import_cmd->add_option("--site", data_args.site, "import into this site instead of the file's");
   import_cmd->fallthrough();
 
+  tally::DynamoDbCommandArgs dynamodb_args;
+  auto* create_table = tally::AddDynamoDbCommands(app, dynamodb_args);
+
   CLI11_PARSE(app, argc, argv);
+  if (create_table->parsed()) return tally::RunDynamoDbCreateTable(dynamodb_args);
 
   if (config_path.empty()) {
     if (const char* env = std::getenv("TALLY_CONFIG"); env != nullptr) config_path = env;

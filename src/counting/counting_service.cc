@@ -39,7 +39,9 @@ CountingService::CountingService(Store& store, CountingOptions options, Metrics*
 CountingService::~CountingService() { Stop(); }
 
 Status CountingService::Submit(std::string_view site, std::string_view key, std::string_view day,
-                               std::string_view visitor, HitCompletion* done) {
+                               std::string_view visitor, HitCompletion* done,
+                               int64_t amount) {
+  if (amount < 1) return Status::InvalidArgument("a hit adds at least 1");
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Status::Unavailable("the server is shutting down");
@@ -48,7 +50,7 @@ Status CountingService::Submit(std::string_view site, std::string_view key, std:
       return Status::ResourceExhausted("too many hits waiting to be written");
     }
     queue_.push_back(PendingHit{std::string(site), std::string(key), std::string(day),
-                                std::string(visitor), done});
+                                std::string(visitor), done, amount});
     if (metrics_) metrics_->writer_queue_depth.store(queue_.size(), std::memory_order_relaxed);
   }
   work_ready_.notify_one();
@@ -134,7 +136,7 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
       group_of_hit_.push_back(-1);
       continue;
     }
-    deltas_[it->second].hits += 1;
+    deltas_[it->second].hits += hit.amount;
     group_of_hit_.push_back(it->second);
     if (!hit.visitor.empty()) visitor_refs_.emplace_back(it->second, hit.visitor);
     ++kept_count;
@@ -182,11 +184,14 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
     int32_t g = group_of_hit_[i];
     if (g < 0) continue;
     const CounterTotals& after = totals_[g];
+    // Hits before this one in the batch took numbers up to T - n + handed_out;
+    // this one takes the next `amount` and reports the last.
     int64_t n = deltas_[g].hits;
-    int64_t k = handed_out_[g]++;
+    int64_t& handed = handed_out_[g];
+    handed += batch[i].amount;
     CounterTotals mine = after;
-    mine.hits = after.hits - n + 1 + k;
-    mine.today_hits = after.today_hits - n + 1 + k;
+    mine.hits = after.hits - n + handed;
+    mine.today_hits = after.today_hits - n + handed;
     batch[i].done->OnHitDone(Status::Ok(), mine);
   }
 }

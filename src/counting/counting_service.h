@@ -60,9 +60,10 @@ class CountingService {
   // `visitor` (see visitor_hasher.h; empty: not counted as a visitor). On OK,
   // `done` will be called exactly once; the strings are copied. Returns
   // ResourceExhausted if the queue is full and Unavailable after Stop(); then
-  // `done` is not called.
+  // `done` is not called. `amount` > 1 adds that many hits at once (an
+  // admin's increment); the completion then gets the last of its numbers.
   Status Submit(std::string_view site, std::string_view key, std::string_view day,
-                std::string_view visitor, HitCompletion* done);
+                std::string_view visitor, HitCompletion* done, int64_t amount = 1);
 
   // Commits everything queued, completes it, syncs, and stops the writer.
   // Later Submits fail. Idempotent.
@@ -75,6 +76,7 @@ class CountingService {
     std::string day;
     std::string visitor;
     HitCompletion* done = nullptr;
+    int64_t amount = 1;
   };
 
   void WriterLoop();

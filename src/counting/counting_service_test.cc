@@ -172,6 +172,20 @@ TEST(CountingServiceTest, PassesEachCountersDistinctVisitorsToTheStore) {
   EXPECT_EQ(store.visitors_seen["/b"], (std::set<std::string>{"v0", "v2"}));
 }
 
+TEST(CountingServiceTest, AmountsTakeARangeOfNumbers) {
+  ScriptedStore store;
+  store.delay = std::chrono::milliseconds(20);
+  CountingService service(store, {}, nullptr);
+  Recorder r;
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r, 10).ok());
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  EXPECT_EQ(service.Submit("s", "/", "d", "", &r, 0).code(), StatusCode::kInvalidArgument);
+  r.WaitFor(3);
+  std::sort(r.numbers.begin(), r.numbers.end());
+  EXPECT_EQ(r.numbers, (std::vector<int64_t>{1, 11, 12}));
+}
+
 TEST(CountingServiceTest, HitsOnTwoDaysOfOneCounterAreNumberedAcrossBatches) {
   ScriptedStore store;
   store.delay = std::chrono::milliseconds(20);

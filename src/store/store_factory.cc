@@ -5,13 +5,15 @@
 #include <string>
 #include <system_error>
 
+#include "store/dynamodb/aws_config.h"
+#include "store/dynamodb/dynamodb_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally {
 namespace {
 
 constexpr std::string_view kSupported =
-    "supported: sqlite:PATH (dynamodb:TABLE and postgres:URL are not built in this version)";
+    "supported: sqlite:PATH, dynamodb:TABLE (postgres:URL is not built in this version)";
 
 Result<std::unique_ptr<Store>> OpenSqlite(std::string_view path_text, Durability durability) {
   if (path_text.empty()) {
@@ -32,6 +34,19 @@ Result<std::unique_ptr<Store>> OpenSqlite(std::string_view path_text, Durability
   return std::unique_ptr<Store>(std::move(*store));
 }
 
+// DynamoDB acknowledges only durable writes: `durability` has no effect.
+Result<std::unique_ptr<Store>> OpenDynamoDb(std::string_view table) {
+  if (table.empty()) {
+    return Status::InvalidArgument("--store dynamodb: needs a table name, e.g. dynamodb:tally");
+  }
+  Result<AwsConfig> config = AwsConfig::FromEnvironment();
+  if (!config.ok()) return config.status();
+  Result<std::unique_ptr<DynamoDbStore>> store =
+      DynamoDbStore::Open(std::string(table), std::move(*config));
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> OpenStore(std::string_view spec, Durability durability) {
@@ -44,7 +59,8 @@ Result<std::unique_ptr<Store>> OpenStore(std::string_view spec, Durability durab
     const std::string_view scheme = spec.substr(0, colon);
     const std::string_view rest = spec.substr(colon + 1);
     if (scheme == "sqlite") return OpenSqlite(rest, durability);
-    if (scheme == "dynamodb" || scheme == "postgres" || scheme == "postgresql") {
+    if (scheme == "dynamodb") return OpenDynamoDb(rest);
+    if (scheme == "postgres" || scheme == "postgresql") {
       return Status::InvalidArgument("--store " + std::string(scheme) +
                                      ": is not built in this version; " + std::string(kSupported));
     }

@@ -33,7 +33,7 @@ TEST_F(StoreFactoryTest, SqliteSpecOpensAWorkingStoreAndCreatesDirectories) {
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_TRUE(std::filesystem::exists(db));
   EXPECT_TRUE((*store)->Ping().ok());
-  HitDelta delta{"s", "/", "2024-01-01", 2, 1};
+  HitDelta delta{"s", "/", "2024-01-01", 2, {}};
   CounterTotals totals;
   ASSERT_TRUE((*store)->ApplyHits({&delta, 1}, {&totals, 1}).ok());
   EXPECT_EQ(totals.hits, 2);
@@ -74,12 +74,25 @@ TEST_F(StoreFactoryTest, EmptySqlitePathIsInvalid) {
 }
 
 TEST_F(StoreFactoryTest, LaterBackendsAreNamedButNotBuilt) {
-  for (const char* spec : {"dynamodb:tally", "postgres://localhost/tally"}) {
+  for (const char* spec : {"postgres://localhost/tally"}) {
     Result<std::unique_ptr<Store>> store = OpenStore(spec, Durability::kStrict);
     EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument) << spec;
     EXPECT_THAT(store.status().message(), HasSubstr("not built in this version")) << spec;
     EXPECT_THAT(store.status().message(), HasSubstr("sqlite:PATH")) << spec;
   }
+}
+
+// The DynamoDB store itself is tested against dynalite in tests/dynamodb.
+TEST_F(StoreFactoryTest, DynamoDbSpecNeedsATableAndTheAwsEnvironment) {
+  EXPECT_EQ(OpenStore("dynamodb:", Durability::kStrict).status().code(),
+            StatusCode::kInvalidArgument);
+  for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
+                           "AWS_DEFAULT_REGION"}) {
+    unsetenv(name);
+  }
+  Result<std::unique_ptr<Store>> store = OpenStore("dynamodb:tally", Durability::kStrict);
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(store.status().message(), HasSubstr("AWS_ACCESS_KEY_ID"));
 }
 
 TEST_F(StoreFactoryTest, UnknownSchemeListsSupportedOnes) {

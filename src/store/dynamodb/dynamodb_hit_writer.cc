@@ -179,7 +179,14 @@ Status DynamoDbHitWriter::ApplyHits(std::span<const HitDelta> deltas,
                               {"#b", base_attr_}};
       nlohmann::json values = {{":n", N(d.hits)}, {":v", N(new_visitors[i])}, {":seq", N(seq)},
                                {":zero", N(0)}};
-      std::string update = "ADD #h :n, #v :v SET #w = :seq, #b = if_not_exists(#h, :zero)";
+      // SET x = x + n rather than ADD: the same atomic increment, but with
+      // every operand read from the item before the update whatever order
+      // an implementation applies actions in (dynalite applies ADD first
+      // and would hand #b the new value). #b is listed first for the same
+      // reason.
+      std::string update =
+          "SET #b = if_not_exists(#h, :zero), #h = if_not_exists(#h, :zero) + :n, "
+          "#v = if_not_exists(#v, :zero) + :v, #w = :seq";
       if (kind == Work::kTotal) {
         update += ", #ls = if_not_exists(#ls, :site), #lk = if_not_exists(#lk, :key)";
         names["#ls"] = "ls";

@@ -7,7 +7,8 @@
 //      (attribute_not_exists): the visitor marker; those that succeed are
 //      the counter's new visitors (v);
 //   2. two UpdateItems, total and day item, in parallel with every other
-//      counter's: `ADD hits :n, visitors :v` returning the new values, so
+//      counter's: hits += n, visitors += v (as SET x = if_not_exists(x, 0)
+//      + :n, which is ADD's atomic increment), returning the new values, so
 //      the batch's hits get T-n+1 ... T.
 // At most `max_in_flight` requests are on the wire at once.
 //
