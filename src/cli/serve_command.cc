@@ -45,20 +45,19 @@ Result<std::pair<std::string, uint16_t>> ParseListen(const std::string& listen) 
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
-// The `demo` site lets the demo page (and any page on localhost) count at
-// once on a first run.
-void EnsureDemoSite(Store& store, const Clock& clock) {
-  auto existing = store.GetSite("demo");
-  if (existing.ok()) return;
+// Creates the site `name` with `origins` unless it exists.
+void EnsureSite(Store& store, const Clock& clock, const std::string& name,
+                std::vector<std::string> origins) {
+  if (store.GetSite(name).ok()) return;
   SiteSettings settings;
-  settings.name = "demo";
-  settings.origins =
-      std::vector<std::string>{"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"};
+  settings.name = name;
+  settings.origins = std::move(origins);
   auto created = CreateSite(store, clock, settings);
   if (created.ok()) {
-    spdlog::info("created the demo site (rotate its admin token with `tally tokens rotate demo`)");
+    spdlog::info("created the site {} (get its admin token with `tally tokens rotate {}`)", name,
+                 name);
   } else if (created.status().code() != StatusCode::kAlreadyExists) {
-    spdlog::warn("could not create the demo site: {}", created.status().ToString());
+    spdlog::warn("could not create the site {}: {}", name, created.status().ToString());
   }
 }
 
@@ -143,7 +142,13 @@ int RunServe(const ServeSettings& settings) {
     return 1;
   }
   SystemClock clock;
-  if (settings.demo_site) EnsureDemoSite(**store, clock);
+  // `demo` lets the demo page (and any page on localhost) count at once on a
+  // first run; `countapi` holds the CountAPI-compatible counters, open to
+  // every origin as CountAPI was.
+  if (settings.demo_site) {
+    EnsureSite(**store, clock, "demo", {"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"});
+  }
+  EnsureSite(**store, clock, std::string(kCountApiSite), {"*"});
 
   SiteRegistry registry;
   auto sites = (*store)->ListSites();

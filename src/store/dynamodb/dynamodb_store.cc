@@ -35,6 +35,10 @@ SiteRecord SiteFromItem(const nlohmann::json& item) {
   site.timezone = GetS(item, "timezone");
   if (site.timezone.empty()) site.timezone = "UTC";
   site.created_at = GetN(item, "created_at");
+  site.rate_limit_per_minute = static_cast<int32_t>(GetN(item, "rate_limit_per_minute"));
+  if (auto it = item.find("rate_limit_ignore"); it != item.end() && it->contains("BOOL")) {
+    site.rate_limit_ignore = (*it)["BOOL"].get<bool>();
+  }
   return site;
 }
 
@@ -49,6 +53,8 @@ nlohmann::json SiteSettings(const SiteRecord& site) {
       {"public_key_hash", S(site.public_key_hash)},
       {"admin_token_hash", S(site.admin_token_hash)},
       {"timezone", S(site.timezone)},
+      {"rate_limit_per_minute", N(site.rate_limit_per_minute)},
+      {"rate_limit_ignore", {{"BOOL", site.rate_limit_ignore}}},
   };
   return settings;
 }
