@@ -131,6 +131,15 @@ void Api::HandleSites(const Request& request, std::string_view rest, ResponseSin
     return MethodNotAllowed(ctx_, sink, Route::kBadge, "GET, HEAD");
   }
 
+  if (action == "stream") {
+    if (m == Method::kOptions) return public_.Preflight(request, site_name, "GET, OPTIONS", sink);
+    if (!query.ok()) {
+      return Answer(ctx_, sink, Route::kStream, 400, "invalid_query", query.status().message());
+    }
+    if (!get) return MethodNotAllowed(ctx_, sink, Route::kStream, "GET, OPTIONS");
+    return public_.Stream(request, site_name, *query, sink);
+  }
+
   if (action == "series" || action == "export") {
     Route route = action == "series" ? Route::kSeries : Route::kExport;
     if (m == Method::kOptions) return public_.Preflight(request, site_name, "GET, OPTIONS", sink);

@@ -21,6 +21,7 @@ namespace tally {
 
 class BotFilter;
 class RateLimiter;
+class StreamHub;
 class VisitorHasher;
 
 struct ApiOptions {
@@ -34,6 +35,7 @@ struct ApiOptions {
   VisitorHasher* visitors = nullptr;    // distinct visitors
   const BotFilter* bots = nullptr;      // bots and crawlers are not counted
   RateLimiter* rate_limiter = nullptr;  // per-client token buckets
+  StreamHub* streams = nullptr;         // live counts (GET .../stream)
 };
 
 struct ApiContext {

@@ -6,8 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <future>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -15,8 +15,8 @@
 #include "api/rate_limiter.h"
 #include "api/site_admin.h"
 #include "api/site_export.h"
-#include "counting/visitor_hasher.h"
 #include "auth/token.h"
+#include "counting/visitor_hasher.h"
 #include "store/store_factory.h"
 
 namespace tally {
@@ -361,7 +361,8 @@ TEST_F(ApiTest, CounterListIsPaginated) {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-Headers Client(const std::string& ip, const std::string& ua = "Mozilla/5.0 (X11; Linux) Firefox/140") {
+Headers Client(const std::string& ip,
+               const std::string& ua = "Mozilla/5.0 (X11; Linux) Firefox/140") {
   return {{"x-forwarded-for", "203.0.113.9, " + ip}, {"user-agent", ua}};
 }
 
@@ -407,15 +408,18 @@ TEST_F(ApiTest, BotsAndPrefetchesAreAnsweredButNotCounted) {
   prefetch.emplace_back("sec-purpose", "prefetch;prerender");
   Response pre = Call(Method::kPost, "/v1/sites/example.com/hits", "", prefetch);
   EXPECT_EQ(Json(pre)["counted"], false);
-  Response fresh = Call(Method::kPost, "/v1/sites/example.com/hits", "key=/never", 
+  Response fresh = Call(Method::kPost, "/v1/sites/example.com/hits", "key=/never",
                         Client("198.51.100.4", "AhrefsBot/7.0"));
   EXPECT_EQ(Json(fresh)["hits"], 0) << "a bot on a new counter sees zeros";
-  EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.1")))["hits"], 2);
+  EXPECT_EQ(
+      Json(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.1")))["hits"],
+      2);
 }
 
 TEST_F(ApiTest, RateLimitRefusesOrIgnoresPerSite) {
   for (int i = 0; i < 60; ++i) {
-    ASSERT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5")).status, 200);
+    ASSERT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5")).status,
+              200);
   }
   Response limited = Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5"));
   EXPECT_EQ(limited.status, 429);
@@ -423,12 +427,16 @@ TEST_F(ApiTest, RateLimitRefusesOrIgnoresPerSite) {
   EXPECT_FALSE(limited.Header("Retry-After").empty());
   EXPECT_EQ(limited.Header("RateLimit-Limit"), "60");
   EXPECT_EQ(limited.Header("RateLimit-Remaining"), "0");
-  EXPECT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.6")).status, 200)
+  EXPECT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.6")).status,
+            200)
       << "another client is not limited";
 
   ASSERT_EQ(Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
-                 R"({"rate_limit_ignore":true,"rate_limit_per_minute":100})").status, 200);
-  for (int i = 0; i < 40; ++i) Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5"));
+                 R"({"rate_limit_ignore":true,"rate_limit_per_minute":100})")
+                .status,
+            200);
+  for (int i = 0; i < 40; ++i)
+    Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5"));
   Response ignored = Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5"));
   EXPECT_EQ(ignored.status, 200);
   EXPECT_EQ(Json(ignored)["counted"], false);
@@ -445,9 +453,13 @@ TEST_F(ApiTest, LoopbackClientsAreNotRateLimited) {
 
 TEST_F(ApiTest, DaysFollowTheSitesTimeZone) {
   ASSERT_EQ(Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
-                 R"({"timezone":"America/New_York"})").status, 200);
-  EXPECT_EQ(Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
-                 R"({"timezone":"Mars/Olympus"})").status, 400);
+                 R"({"timezone":"America/New_York"})")
+                .status,
+            200);
+  EXPECT_EQ(
+      Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()}, R"({"timezone":"Mars/Olympus"})")
+          .status,
+      400);
   // 2026-11-26 00:00 UTC is still the 25th in New York.
   Call(Method::kPost, "/v1/sites/example.com/hits");
   clock_.now += 4 * 3600;  // 23:00 in New York: same day
@@ -490,11 +502,16 @@ TEST_F(ApiTest, SeriesIsDenseAndSumsTheSiteWithoutAKey) {
   EXPECT_EQ(recent["days"].size(), 30u);
   EXPECT_EQ(recent["to"], "2026-11-24");
 
-  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series", "from=2026-02-30", {Admin()}).status, 400);
-  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series", "from=2026-11-25&to=2026-11-01",
-                 {Admin()}).status, 400);
-  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series", "from=2020-01-01&to=2026-01-01",
-                 {Admin()}).status, 400);
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series", "from=2026-02-30", {Admin()}).status,
+            400);
+  EXPECT_EQ(
+      Call(Method::kGet, "/v1/sites/example.com/series", "from=2026-11-25&to=2026-11-01", {Admin()})
+          .status,
+      400);
+  EXPECT_EQ(
+      Call(Method::kGet, "/v1/sites/example.com/series", "from=2020-01-01&to=2026-01-01", {Admin()})
+          .status,
+      400);
   EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series").status, 401);
 }
 
@@ -542,9 +559,10 @@ TEST(SiteExportTest, ParsesStartingValuesAndRefusesBadLines) {
   EXPECT_EQ(start->row->hits, 41000);
   EXPECT_TRUE(start->row->day.empty());
   EXPECT_TRUE(ParseImportLine("   ").ok());
-  for (const char* bad : {"nope", "[]", R"({"key":"","hits":1})", R"({"key":"/","hits":-1})",
-                          R"({"key":"/"})", R"({"type":"day","key":"/","day":"2026-13-01","hits":1})",
-                          R"({"type":"wat","key":"/","hits":1})", R"({"type":"site","site":"BAD"})"}) {
+  for (const char* bad :
+       {"nope", "[]", R"({"key":"","hits":1})", R"({"key":"/","hits":-1})", R"({"key":"/"})",
+        R"({"type":"day","key":"/","day":"2026-13-01","hits":1})",
+        R"({"type":"wat","key":"/","hits":1})", R"({"type":"site","site":"BAD"})"}) {
     EXPECT_FALSE(ParseImportLine(bad).ok()) << bad;
   }
 }
@@ -623,10 +641,10 @@ TEST_F(CompatTest, CountApiCreateSetUpdateWithTheAdminKey) {
   EXPECT_EQ(Call(Method::kGet, "/hit/mysite.com/moved").body, R"({"value":501})");
 
   EXPECT_EQ(Call(Method::kGet, "/set/mysite.com/moved", "value=7").status, 401);
-  EXPECT_EQ(Call(Method::kGet, "/set/mysite.com/moved", "value=7",
-                 {{"authorization", "Bearer ak_wrong"}})
-                .status,
-            401);
+  EXPECT_EQ(
+      Call(Method::kGet, "/set/mysite.com/moved", "value=7", {{"authorization", "Bearer ak_wrong"}})
+          .status,
+      401);
   Response set = Call(Method::kGet, "/set/mysite.com/moved", "value=7",
                       {{"authorization", "Bearer " + admin_key}});
   ASSERT_EQ(set.status, 200) << set.body;

@@ -10,11 +10,28 @@ namespace {
 // plain HTTP tools (curl, wget) and headless browsers, which people use to
 // test their own pages and which bots do not announce anyway.
 constexpr std::string_view kDefaultPatterns[] = {
-    "bot",          "crawl",       "spider",          "slurp",         "facebookexternalhit",
-    "mediapartners", "lighthouse", "pingdom",         "uptimerobot",   "statuscake",
-    "bingpreview",   "embedly",    "quora link preview", "whatsapp",   "skypeuripreview",
-    "ia_archiver",   "archive.org_bot", "google-inspectiontool", "chrome-lighthouse",
-    "preview",       "validator",  "monitor",
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "facebookexternalhit",
+    "mediapartners",
+    "lighthouse",
+    "pingdom",
+    "uptimerobot",
+    "statuscake",
+    "bingpreview",
+    "embedly",
+    "quora link preview",
+    "whatsapp",
+    "skypeuripreview",
+    "ia_archiver",
+    "archive.org_bot",
+    "google-inspectiontool",
+    "chrome-lighthouse",
+    "preview",
+    "validator",
+    "monitor",
 };
 
 std::string Lower(std::string_view s) {
@@ -26,8 +43,9 @@ std::string Lower(std::string_view s) {
 
 bool ContainsLower(std::string_view haystack, std::string_view lower_needle) {
   if (lower_needle.size() > haystack.size()) return false;
-  auto it = std::search(haystack.begin(), haystack.end(), lower_needle.begin(), lower_needle.end(),
-                        [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  auto it =
+      std::search(haystack.begin(), haystack.end(), lower_needle.begin(), lower_needle.end(),
+                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
   return it != haystack.end();
 }
 

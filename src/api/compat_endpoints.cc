@@ -136,8 +136,7 @@ bool CompatEndpoints::Handle(const Request& request, ResponseSink& sink) {
   return false;
 }
 
-void CompatEndpoints::Visits(const Request& request, std::string_view raw_id,
-                             ResponseSink& sink) {
+void CompatEndpoints::Visits(const Request& request, std::string_view raw_id, ResponseSink& sink) {
   Response response;
   auto id = PercentDecode(raw_id, /*plus_is_space=*/false);
   if (request.method == Method::kOptions) {
@@ -156,8 +155,8 @@ void CompatEndpoints::Visits(const Request& request, std::string_view raw_id,
   public_.HitKey(request, kSeedSite, *id, sink, std::make_shared<SeedPresenter>());
 }
 
-void CompatEndpoints::CountApi(const Request& request, std::string_view verb,
-                               std::string_view rest, ResponseSink& sink) {
+void CompatEndpoints::CountApi(const Request& request, std::string_view verb, std::string_view rest,
+                               ResponseSink& sink) {
   Response response;
   auto query = QueryParams::Parse(request.query);
   std::string callback;
@@ -193,11 +192,11 @@ void CompatEndpoints::CountApi(const Request& request, std::string_view verb,
   if (!rest.starts_with('/')) return fail(404, "not_found", "name a counter: /hit/namespace/key");
   rest.remove_prefix(1);
   size_t slash = rest.find('/');
-  auto ns = PercentDecode(slash == std::string_view::npos ? "default" : rest.substr(0, slash), false);
+  auto ns =
+      PercentDecode(slash == std::string_view::npos ? "default" : rest.substr(0, slash), false);
   auto key = PercentDecode(slash == std::string_view::npos ? rest : rest.substr(slash + 1), false);
   if (!ns.ok() || !key.ok() || !IsCountApiName(*ns) || !IsCountApiName(*key)) {
-    return fail(400, "invalid_name",
-                "namespace and key must match ^[A-Za-z0-9_.-]{3,64}$");
+    return fail(400, "invalid_name", "namespace and key must match ^[A-Za-z0-9_.-]{3,64}$");
   }
   std::string path = "/" + *ns + "/" + *key;
   auto presenter = std::make_shared<CountApiPresenter>(callback, path);
@@ -229,8 +228,7 @@ Result<std::string> CompatEndpoints::AdminKey(std::string_view ns, std::string_v
   return "ak_" + Hex(mac, 24);
 }
 
-void CompatEndpoints::Create(const Request& request, const QueryParams& query,
-                             ResponseSink& sink) {
+void CompatEndpoints::Create(const Request& request, const QueryParams& query, ResponseSink& sink) {
   (void)request;
   std::string callback = query.Find("callback") ? *query.Find("callback") : "";
   std::string ns = query.Find("namespace") ? *query.Find("namespace") : "default";
@@ -245,7 +243,8 @@ void CompatEndpoints::Create(const Request& request, const QueryParams& query,
   RunBlocking(ctx_, sink, Route::kCompat, [this, callback, ns, key, value] {
     Response response;
     if (!IsCountApiName(ns) || !IsCountApiName(key)) {
-      SetError(response, 400, "invalid_name", "namespace and key must match ^[A-Za-z0-9_.-]{3,64}$");
+      SetError(response, 400, "invalid_name",
+               "namespace and key must match ^[A-Za-z0-9_.-]{3,64}$");
     } else if (!value) {
       SetError(response, 400, "invalid_value", "value must be a whole number >= 0");
     } else if (!ctx_.sites.Find(kCountApiSite)) {
@@ -273,70 +272,65 @@ void CompatEndpoints::Create(const Request& request, const QueryParams& query,
 }
 
 void CompatEndpoints::Change(const Request& request, std::string_view verb, const std::string& ns,
-                             const std::string& key, const QueryParams& query,
-                             ResponseSink& sink) {
+                             const std::string& key, const QueryParams& query, ResponseSink& sink) {
   std::string callback = query.Find("callback") ? *query.Find("callback") : "";
   bool set = verb == "set";
   std::optional<int64_t> number = ParseCount(query.Find(set ? "value" : "amount"));
-  RunBlocking(ctx_, sink, Route::kCompat,
-              [this, &request, set, number, callback, ns, key] {
-                Response response;
-                std::string counter = ns + "/" + key;
-                std::string path = "/" + ns + "/" + key;
-                auto finish = [&] {
-                  CountApiPresenter::Finish(response, callback, path);
-                  return response;
-                };
-                // The counter's admin key from /create, or a site admin / root token.
-                auto site = ctx_.sites.Find(kCountApiSite);
-                auto admin_key = AdminKey(ns, key);
-                std::string_view auth = request.Header("authorization");
-                bool key_ok = admin_key.ok() && auth.starts_with("Bearer ") &&
-                              TokenMatches(auth.substr(7), HashToken(*admin_key));
-                if (!key_ok && !CheckAdmin(ctx_, request, site.get()).ok()) {
-                  SetUnauthorized(response, Status::Unauthenticated(
-                                                "send the admin_key from /create as "
-                                                "Authorization: Bearer <admin_key>"));
-                  return finish();
-                }
-                if (site == nullptr) {
-                  SetError(response, 404, "site_not_found", "the countapi site does not exist here");
-                  return finish();
-                }
-                if (!number || (!set && *number < 1)) {
-                  SetError(response, 400, "invalid_value",
-                           set ? "value must be a whole number >= 0"
-                               : "amount must be a whole number >= 1");
-                  return finish();
-                }
-                std::string day = LocalDay(site->timezone, ctx_.clock.NowUnixSeconds());
-                auto before = ctx_.store.ReadCounter(kCountApiSite, counter, day);
-                if (!before.ok()) {
-                  SetErrorFromStatus(response, before.status(), "counter_not_found");
-                  if (response.status == 404) response.body = "{\"value\":null}";
-                  return finish();
-                }
-                if (set) {
-                  Status s = ctx_.store.SetCounter(kCountApiSite, counter, *number);
-                  if (!s.ok()) {
-                    SetErrorFromStatus(response, s);
-                  } else {
-                    Json(response, 200, {{"old_value", before->hits}, {"value", *number}});
-                  }
-                  return finish();
-                }
-                // Through the counting service, so concurrent hits keep their numbers.
-                WaitedHit waited;
-                Status submitted =
-                    ctx_.counting.Submit(kCountApiSite, counter, day, "", &waited, *number);
-                auto after = submitted.ok() ? waited.Wait() : Result<CounterTotals>(submitted);
-                if (!after.ok()) {
-                  SetErrorFromStatus(response, after.status());
-                } else {
-                  Json(response, 200, {{"value", after->hits}});
-                }
-                return finish();
-              });
+  RunBlocking(ctx_, sink, Route::kCompat, [this, &request, set, number, callback, ns, key] {
+    Response response;
+    std::string counter = ns + "/" + key;
+    std::string path = "/" + ns + "/" + key;
+    auto finish = [&] {
+      CountApiPresenter::Finish(response, callback, path);
+      return response;
+    };
+    // The counter's admin key from /create, or a site admin / root token.
+    auto site = ctx_.sites.Find(kCountApiSite);
+    auto admin_key = AdminKey(ns, key);
+    std::string_view auth = request.Header("authorization");
+    bool key_ok = admin_key.ok() && auth.starts_with("Bearer ") &&
+                  TokenMatches(auth.substr(7), HashToken(*admin_key));
+    if (!key_ok && !CheckAdmin(ctx_, request, site.get()).ok()) {
+      SetUnauthorized(response, Status::Unauthenticated("send the admin_key from /create as "
+                                                        "Authorization: Bearer <admin_key>"));
+      return finish();
+    }
+    if (site == nullptr) {
+      SetError(response, 404, "site_not_found", "the countapi site does not exist here");
+      return finish();
+    }
+    if (!number || (!set && *number < 1)) {
+      SetError(response, 400, "invalid_value",
+               set ? "value must be a whole number >= 0" : "amount must be a whole number >= 1");
+      return finish();
+    }
+    std::string day = LocalDay(site->timezone, ctx_.clock.NowUnixSeconds());
+    auto before = ctx_.store.ReadCounter(kCountApiSite, counter, day);
+    if (!before.ok()) {
+      SetErrorFromStatus(response, before.status(), "counter_not_found");
+      if (response.status == 404) response.body = "{\"value\":null}";
+      return finish();
+    }
+    if (set) {
+      Status s = ctx_.store.SetCounter(kCountApiSite, counter, *number);
+      if (!s.ok()) {
+        SetErrorFromStatus(response, s);
+      } else {
+        Json(response, 200, {{"old_value", before->hits}, {"value", *number}});
+      }
+      return finish();
+    }
+    // Through the counting service, so concurrent hits keep their numbers.
+    WaitedHit waited;
+    Status submitted = ctx_.counting.Submit(kCountApiSite, counter, day, "", &waited, *number);
+    auto after = submitted.ok() ? waited.Wait() : Result<CounterTotals>(submitted);
+    if (!after.ok()) {
+      SetErrorFromStatus(response, after.status());
+    } else {
+      Json(response, 200, {{"value", after->hits}});
+    }
+    return finish();
+  });
 }
 
 void CompatEndpoints::Info(const Request& request, const std::string& ns, const std::string& key,

@@ -8,7 +8,7 @@ namespace {
 constexpr const char* kRouteNames[] = {
     "hits",      "counter_read", "counter_list", "counter_set", "counter_delete", "site_create",
     "site_list", "site_get",     "site_update",  "site_delete", "token_rotate",   "badge",
-    "series",    "export",       "compat",
+    "series",    "export",       "compat",       "stream",
     "preflight", "healthz",      "readyz",       "metrics",     "static",         "unknown",
 };
 static_assert(std::size(kRouteNames) == static_cast<size_t>(Route::kCount_));
@@ -98,6 +98,8 @@ std::string Metrics::Render() const {
           hits_failed.load());
   gauge("tally_open_connections", "HTTP connections open now.", open_connections.load());
   counter("tally_connections_total", "HTTP connections accepted.", connections_total.load());
+  gauge("tally_open_streams", "Live counter streams (Server-Sent Events) open now.",
+        open_streams.load());
   gauge("tally_writer_queue_depth", "Hits waiting for the group-commit writer.",
         writer_queue_depth.load());
   commit_seconds.AppendTo(out, "tally_commit_seconds", "Latency of one batch write to the store.");

@@ -30,6 +30,7 @@ enum class Route : int {
   kSeries,
   kExport,
   kCompat,
+  kStream,
   kPreflight,
   kHealthz,
   kReadyz,
@@ -71,6 +72,7 @@ class Metrics {
   std::atomic<uint64_t> hits_not_counted{0};  // answered, deliberately not counted
   std::atomic<uint64_t> hits_failed{0};       // rejected because the store failed or was full
   std::atomic<int64_t> writer_queue_depth{0};
+  std::atomic<int64_t> open_streams{0};  // live /stream responses
   Histogram commit_seconds;  // latency of one Store::ApplyHits
   Histogram batch_hits;      // hits per committed batch
   Histogram batch_counters;  // distinct counters per committed batch

@@ -1,13 +1,14 @@
 #include "api/public_endpoints.h"
 
-#include "api/cors_policy.h"
 #include <chrono>
+#include "api/cors_policy.h"
 
 #include "api/bot_filter.h"
 #include "api/client_ip.h"
 #include "api/counter_json.h"
-#include "api/validation.h"
 #include "api/rate_limiter.h"
+#include "api/stream_hub.h"
+#include "api/validation.h"
 #include "auth/token.h"
 #include "common/local_day.h"
 #include "counting/visitor_hasher.h"
@@ -131,7 +132,8 @@ void PublicEndpoints::HitKey(const Request& request, std::string_view site_name,
                              std::shared_ptr<const CounterPresenter> presenter) {
   Response response;
   response.SetHeader("Cache-Control", "no-store");
-  auto site = Admit(request, site_name, response, /*check_origin=*/presenter == nullptr || presenter->checks_origin());
+  auto site = Admit(request, site_name, response,
+                    /*check_origin=*/presenter == nullptr || presenter->checks_origin());
   const std::string* key = site ? ValidKey(key_param, response) : nullptr;
   if (key == nullptr) {
     Route route = Present(presenter.get(), Route::kHits, response, nullptr);
@@ -206,6 +208,44 @@ void PublicEndpoints::AnswerNotCounted(std::shared_ptr<const SiteRecord> site, s
               });
 }
 
+void PublicEndpoints::Stream(const Request& request, std::string_view site_name,
+                             const QueryParams& query, ResponseSink& sink) {
+  Response response;
+  const std::string* key_param = query.Find("key");
+  auto site = Admit(request, site_name, response);
+  const std::string* key = site ? ValidKey(key_param ? *key_param : kRootKey, response) : nullptr;
+  if (key == nullptr) return Finish(ctx_, sink, Route::kStream, std::move(response));
+  if (ctx_.options.streams == nullptr) {
+    SetError(response, 404, "not_found", "live streams are not available here");
+    return Finish(ctx_, sink, Route::kStream, std::move(response));
+  }
+  auto subscription =
+      ctx_.options.streams->Open(site->name, *key, ClientIp(request, ctx_.options.trust_proxy));
+  if (!subscription.ok()) {
+    SetError(response, 429, "too_many_streams", subscription.status().message());
+    response.SetHeader("Retry-After", "30");
+    return Finish(ctx_, sink, Route::kStream, std::move(response));
+  }
+  RunBlocking(ctx_, sink, Route::kStream,
+              [this, site, key = *key, response = std::move(response),
+               events = std::move(subscription).value()]() mutable {
+                auto totals = ctx_.store.ReadCounter(
+                    site->name, key, LocalDay(site->timezone, ctx_.clock.NowUnixSeconds()));
+                if (!totals.ok() && totals.status().code() != StatusCode::kNotFound) {
+                  SetErrorFromStatus(response, totals.status());
+                  return std::move(response);
+                }
+                response.content_type = "text/event-stream; charset=utf-8";
+                response.SetHeader("Cache-Control", "no-cache, no-store");
+                response.SetHeader("X-Accel-Buffering", "no");  // nginx: do not buffer
+                response.body = "retry: 3000\n\n";
+                response.body += StreamHub::FormatEvent(site->name, key,
+                                                        totals.ok() ? *totals : CounterTotals{});
+                response.events = std::move(events);
+                return std::move(response);
+              });
+}
+
 void PublicEndpoints::Read(const Request& request, std::string_view site_name,
                            const QueryParams& query, ResponseSink& sink,
                            std::shared_ptr<const CounterPresenter> presenter) {
@@ -218,7 +258,8 @@ void PublicEndpoints::ReadKey(const Request& request, std::string_view site_name
                               std::shared_ptr<const CounterPresenter> presenter) {
   Response response;
   response.SetHeader("Cache-Control", "no-store");
-  auto site = Admit(request, site_name, response, /*check_origin=*/presenter == nullptr || presenter->checks_origin());
+  auto site = Admit(request, site_name, response,
+                    /*check_origin=*/presenter == nullptr || presenter->checks_origin());
   const std::string* key = site ? ValidKey(key_param, response) : nullptr;
   if (key == nullptr) {
     Route route = Present(presenter.get(), Route::kCounterRead, response, nullptr);

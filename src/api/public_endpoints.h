@@ -41,6 +41,10 @@ class PublicEndpoints {
   // GET /v1/sites/{site}/counters?key=K. With a `presenter`, answered in its form.
   void Read(const Request& request, std::string_view site, const QueryParams& query,
             ResponseSink& sink, std::shared_ptr<const CounterPresenter> presenter = nullptr);
+  // GET /v1/sites/{site}/stream?key=K: Server-Sent Events with the
+  // counter's numbers now and whenever they change.
+  void Stream(const Request& request, std::string_view site, const QueryParams& query,
+              ResponseSink& sink);
   // The same for a key given directly (the compatible routes take it from
   // the path).
   void HitKey(const Request& request, std::string_view site, const std::string& key,

@@ -24,7 +24,8 @@ RateDecision RateLimiter::Take(std::string_view site, std::string_view client, i
   std::lock_guard lock(shard.mu);
   // A bucket idle for a minute is full again: forgetting it changes nothing.
   if (now_ms - shard.last_sweep_ms > 60000) {
-    std::erase_if(shard.buckets, [&](const auto& kv) { return now_ms - kv.second.updated_ms > 60000; });
+    std::erase_if(shard.buckets,
+                  [&](const auto& kv) { return now_ms - kv.second.updated_ms > 60000; });
     shard.last_sweep_ms = now_ms;
   }
   if (shard.buckets.size() >= kMaxBucketsPerShard) shard.buckets.clear();
@@ -42,8 +43,7 @@ RateDecision RateLimiter::Take(std::string_view site, std::string_view client, i
         std::max<int64_t>(1, static_cast<int64_t>(std::ceil((1.0 - b.tokens) / per_ms / 1000.0)));
   }
   decision.remaining = static_cast<int64_t>(b.tokens);
-  decision.reset_seconds =
-      static_cast<int64_t>(std::ceil((capacity - b.tokens) / per_ms / 1000.0));
+  decision.reset_seconds = static_cast<int64_t>(std::ceil((capacity - b.tokens) / per_ms / 1000.0));
   return decision;
 }
 

@@ -20,9 +20,9 @@ namespace tally {
 
 struct RateDecision {
   bool allowed = true;
-  int64_t limit = 0;            // bucket size (hits per minute)
-  int64_t remaining = 0;        // whole hits left now
-  int64_t reset_seconds = 0;    // until the bucket is full again
+  int64_t limit = 0;                // bucket size (hits per minute)
+  int64_t remaining = 0;            // whole hits left now
+  int64_t reset_seconds = 0;        // until the bucket is full again
   int64_t retry_after_seconds = 0;  // when refused: until one hit is allowed
 };
 

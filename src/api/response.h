@@ -1,12 +1,33 @@
 // See request.h.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace tally {
+
+// The writing end of a live response (Server-Sent Events), implemented by the
+// transport. Thread-safe.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Queues `data` after what was queued before. Returns false once the
+  // client is gone or too slow; the producer should then drop the sink.
+  virtual bool Push(std::string data) = 0;
+  // True once the connection is closed; the producer may drop the sink.
+  virtual bool closed() const = 0;
+};
+
+// Produces a live response. The transport writes the response's head and
+// body, then calls Attach once with the sink for everything after.
+class EventSource {
+ public:
+  virtual ~EventSource() = default;
+  virtual void Attach(std::shared_ptr<EventSink> sink) = 0;
+};
 
 struct Response {
   int status = 200;
@@ -18,6 +39,9 @@ struct Response {
   // Set by the api when the connection should be closed after this response
   // (e.g. the request could not be framed reliably).
   bool close_connection = false;
+  // Set for a live response: no Content-Length, the connection stays open
+  // for what `events` pushes, and is closed afterwards.
+  std::shared_ptr<EventSource> events;
 
   void SetHeader(std::string_view name, std::string_view value) {
     for (auto& h : headers) {
@@ -40,6 +64,7 @@ struct Response {
     body.clear();
     headers.clear();
     close_connection = false;
+    events.reset();
   }
 };
 

@@ -78,15 +78,13 @@ void SiteDataEndpoints::Series(const Request& request, std::string_view site,
                                       {"timezone", site->timezone},
                                       {"days", std::move(days)},
                                       {"total", {{"hits", hits}, {"visitors", visitors}}}};
-                response.body =
-                    out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                response.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
                 response.SetHeader("Cache-Control", "no-store");
                 return response;
               });
 }
 
-void SiteDataEndpoints::Export(const Request& request, std::string_view site,
-                               ResponseSink& sink) {
+void SiteDataEndpoints::Export(const Request& request, std::string_view site, ResponseSink& sink) {
   RunBlocking(ctx_, sink, Route::kExport, [this, &request, name = std::string(site)] {
     Response response;
     auto site = AdmitSiteAdmin(ctx_, request, name, response);

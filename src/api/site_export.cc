@@ -53,8 +53,8 @@ Result<ImportLine> ParseImportLine(std::string_view text) {
   if (text.find_first_not_of(" \t\r") == std::string_view::npos) return out;
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("not a JSON object");
-  std::string type = j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>()
-                                                                  : "counter";
+  std::string type =
+      j.contains("type") && j["type"].is_string() ? j["type"].get<std::string>() : "counter";
   if (type == "site") {
     nlohmann::json settings = j;
     for (const char* ignored : {"type", "created_at"}) settings.erase(ignored);

@@ -74,8 +74,8 @@ int RunImport(const DataCommandArgs& args) {
                 << "\n";
       return false;
     }
-    std::cerr << "created site " << site << "; its new admin token (shown once): "
-              << created->admin_token << "\n";
+    std::cerr << "created site " << site
+              << "; its new admin token (shown once): " << created->admin_token << "\n";
     site_ready = true;
     return true;
   };

@@ -11,9 +11,10 @@
 namespace tally {
 
 CLI::App* AddDynamoDbCommands(CLI::App& app, DynamoDbCommandArgs& args) {
-  auto* dynamodb = app.add_subcommand(
-      "dynamodb", "DynamoDB backend (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
-                  "AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_DYNAMODB)");
+  auto* dynamodb =
+      app.add_subcommand("dynamodb",
+                         "DynamoDB backend (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+                         "AWS_SESSION_TOKEN, AWS_ENDPOINT_URL_DYNAMODB)");
   dynamodb->require_subcommand(1);
   auto* create = dynamodb->add_subcommand(
       "create-table",

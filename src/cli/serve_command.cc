@@ -13,9 +13,10 @@
 #include "api/api.h"
 #include "api/bot_filter.h"
 #include "api/rate_limiter.h"
-#include "counting/visitor_hasher.h"
 #include "api/site_admin.h"
+#include "api/stream_hub.h"
 #include "auth/token.h"
+#include "counting/visitor_hasher.h"
 #include "server/http_server.h"
 #include "store/store_factory.h"
 
@@ -146,7 +147,8 @@ int RunServe(const ServeSettings& settings) {
   // first run; `countapi` holds the CountAPI-compatible counters, open to
   // every origin as CountAPI was.
   if (settings.demo_site) {
-    EnsureSite(**store, clock, "demo", {"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"});
+    EnsureSite(**store, clock, "demo",
+               {"http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"});
   }
   EnsureSite(**store, clock, std::string(kCountApiSite), {"*"});
 
@@ -176,6 +178,9 @@ int RunServe(const ServeSettings& settings) {
 
   Metrics metrics;
   CountingService counting(**store, CountingOptions{}, &metrics);
+  // Declared before the server: sessions hold subscriptions until they close.
+  StreamHub streams(StreamHubOptions{}, &metrics);
+  counting.SetObserver(&streams);
   ThreadPoolExecutor blocking(4, 10000);
   ApiOptions api_options;
   if (!settings.root_token.empty()) api_options.root_token_hash = HashToken(settings.root_token);
@@ -183,6 +188,7 @@ int RunServe(const ServeSettings& settings) {
   api_options.visitors = &visitors;
   api_options.bots = &bots;
   api_options.rate_limiter = &rate_limiter;
+  api_options.streams = &streams;
   Api api(ApiContext{**store, counting, registry, blocking, metrics, clock, api_options});
 
   ServerOptions server_options;

@@ -39,8 +39,7 @@ CountingService::CountingService(Store& store, CountingOptions options, Metrics*
 CountingService::~CountingService() { Stop(); }
 
 Status CountingService::Submit(std::string_view site, std::string_view key, std::string_view day,
-                               std::string_view visitor, HitCompletion* done,
-                               int64_t amount) {
+                               std::string_view visitor, HitCompletion* done, int64_t amount) {
   if (amount < 1) return Status::InvalidArgument("a hit adds at least 1");
   {
     std::lock_guard lock(mu_);
@@ -193,6 +192,9 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
     mine.hits = after.hits - n + handed;
     mine.today_hits = after.today_hits - n + handed;
     batch[i].done->OnHitDone(Status::Ok(), mine);
+  }
+  if (CountObserver* observer = observer_.load(std::memory_order_acquire)) {
+    observer->OnCommitted(deltas_, totals_);
   }
 }
 

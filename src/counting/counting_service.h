@@ -12,10 +12,12 @@
 // writer thread and must not block.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -36,6 +38,15 @@ class HitCompletion {
   // visitors are the counter's totals after the write. On failure nothing of
   // this hit was written and `totals` is zero.
   virtual void OnHitDone(const Status& status, const CounterTotals& totals) = 0;
+};
+
+// Told about every committed batch, on the writer thread, after the hits'
+// completions ran. Must be quick and must not block (live streams use it).
+class CountObserver {
+ public:
+  virtual ~CountObserver() = default;
+  virtual void OnCommitted(std::span<const HitDelta> deltas,
+                           std::span<const CounterTotals> totals) = 0;
 };
 
 struct CountingOptions {
@@ -65,6 +76,10 @@ class CountingService {
   Status Submit(std::string_view site, std::string_view key, std::string_view day,
                 std::string_view visitor, HitCompletion* done, int64_t amount = 1);
 
+  // Sets the observer of committed batches (null: none). Call before hits
+  // are submitted; `observer` must outlive the service.
+  void SetObserver(CountObserver* observer) { observer_.store(observer); }
+
   // Commits everything queued, completes it, syncs, and stops the writer.
   // Later Submits fail. Idempotent.
   void Stop();
@@ -88,6 +103,7 @@ class CountingService {
   const Durability durability_;
   const CountingOptions options_;
   Metrics* const metrics_;
+  std::atomic<CountObserver*> observer_{nullptr};
 
   std::mutex mu_;
   std::condition_variable work_ready_;

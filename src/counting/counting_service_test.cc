@@ -247,8 +247,7 @@ TEST(CountingServiceTest, FullQueueRefusesInsteadOfGrowing) {
 TEST(CountingServiceTest, StopCommitsWhatIsQueuedThenRefuses) {
   ScriptedStore store;
   store.delay = std::chrono::milliseconds(5);
-  auto service =
-      std::make_unique<CountingService>(store, CountingOptions{}, nullptr);
+  auto service = std::make_unique<CountingService>(store, CountingOptions{}, nullptr);
   Recorder r;
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(service->Submit("s", "/", "d", "", &r).ok());
   service->Stop();

@@ -35,6 +35,9 @@ namespace {
 constexpr std::chrono::milliseconds kMaxLinger{std::chrono::seconds(5)};
 constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
 constexpr std::size_t kLingerChunk = 4096;
+// A live response whose client reads slower than events come is closed once
+// this many wait: memory stays bounded whatever the client does.
+constexpr std::size_t kMaxQueuedEvents = 64;
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -68,6 +71,29 @@ void AppendNumber(std::string& out, std::size_t value) {
 }
 
 }  // namespace
+
+// The EventSink of one streaming session. Push may come from any thread; it
+// hands the data to the session's own thread. Holds the session weakly, so a
+// producer keeping the sink does not keep a closed connection alive.
+class SessionEventSink final : public EventSink {
+ public:
+  SessionEventSink(std::weak_ptr<HttpSession> session, Executor executor)
+      : session_(std::move(session)), executor_(std::move(executor)) {}
+  bool Push(std::string data) override {
+    if (closed_.load(std::memory_order_acquire)) return false;
+    net::post(executor_, [session = session_, data = std::move(data)]() mutable {
+      if (auto s = session.lock()) s->QueueEvent(std::move(data));
+    });
+    return true;
+  }
+  bool closed() const override { return closed_.load(std::memory_order_acquire); }
+  void MarkClosed() { closed_.store(true, std::memory_order_release); }
+
+ private:
+  std::weak_ptr<HttpSession> session_;
+  Executor executor_;
+  std::atomic<bool> closed_{false};
+};
 
 void SessionHost::Add(HttpSession* session) {
   session->prev_ = nullptr;
@@ -114,7 +140,7 @@ void HttpSession::OnServerStop() {
   // Between requests, or connected but silent: nothing is owed to the client.
   bool nothing_received =
       phase_ == Phase::kReading && buffer_.size() == 0 && !(parser_ && parser_->got_some());
-  if (phase_ == Phase::kIdle || nothing_received) Close();
+  if (phase_ == Phase::kIdle || phase_ == Phase::kStreaming || nothing_received) Close();
   // Otherwise DoWrite and OnWrite see host_.stopping and close after the
   // response.
 }
@@ -315,9 +341,12 @@ void HttpSession::WriteError(Self self, int status, const char* code, const char
 
 void HttpSession::DoWrite(Self self) {
   phase_ = Phase::kWriting;
-  close_after_write_ = !keep_alive_ || response_.close_connection || host_.stopping;
+  const bool streaming = response_.events != nullptr && !head_request_;
+  close_after_write_ =
+      !keep_alive_ || response_.close_connection || host_.stopping || streaming;
   bool body_allowed = StatusAllowsBody(response_.status);
-  SerializeHead(body_allowed);
+  // A live response's length is unknown: it ends when the connection does.
+  SerializeHead(body_allowed && !streaming);
   write_buffers_[0] = net::buffer(head_);
   // HEAD: same header fields (Content-Length included) as GET, no body.
   write_buffers_[1] =
@@ -338,11 +367,73 @@ void HttpSession::OnWrite(Self self, error_code ec) {
     Close();
     return;
   }
+  if (response_.events != nullptr && !head_request_ && !host_.stopping) {
+    StartStreaming(std::move(self));
+    return;
+  }
   if (close_after_write_) {
     DoLinger(std::move(self));
     return;
   }
   DoRead(std::move(self));
+}
+
+void HttpSession::StartStreaming(Self self) {
+  phase_ = Phase::kStreaming;
+  // Quiet periods are normal here (the source sends heartbeats); each write
+  // gets its own deadline in WriteNextEvent.
+  stream_.expires_never();
+  event_sink_ = std::make_shared<SessionEventSink>(weak_from_this(), stream_executor_);
+  std::shared_ptr<EventSource> source = std::move(response_.events);
+  response_.Clear();
+  source->Attach(event_sink_);
+  // The only way to notice a client that went away without a write failing:
+  // keep a read pending, which ends when the connection does.
+  stream_.async_read_some(net::buffer(discard_),
+                          [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+                            OnStreamRead(std::move(self), ec);
+                          });
+}
+
+void HttpSession::OnStreamRead(Self self, error_code ec) {
+  if (ec || phase_ != Phase::kStreaming) {
+    Close();
+    return;
+  }
+  stream_.async_read_some(net::buffer(discard_),
+                          [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+                            OnStreamRead(std::move(self), ec);
+                          });
+}
+
+void HttpSession::QueueEvent(std::string data) {
+  if (phase_ != Phase::kStreaming) return;
+  if (events_.size() >= kMaxQueuedEvents) {
+    spdlog::debug("http: closing live response to {}: the client reads too slowly", client_ip_);
+    Close();
+    return;
+  }
+  events_.push_back(std::move(data));
+  if (!writing_event_) WriteNextEvent(shared_from_this());
+}
+
+void HttpSession::WriteNextEvent(Self self) {
+  writing_event_ = true;
+  stream_.expires_after(host_.options->request_timeout);
+  net::async_write(stream_, net::buffer(events_.front()),
+                   [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+                     if (ec || phase_ != Phase::kStreaming) {
+                       Close();
+                       return;
+                     }
+                     events_.pop_front();
+                     if (!events_.empty()) {
+                       WriteNextEvent(std::move(self));
+                     } else {
+                       writing_event_ = false;
+                       stream_.expires_never();
+                     }
+                   });
 }
 
 void HttpSession::DoLinger(Self self) {
@@ -418,6 +509,8 @@ void HttpSession::SerializeHead(bool body_allowed) {
 void HttpSession::Close() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
+  if (event_sink_ != nullptr) event_sink_->MarkClosed();
+  events_.clear();
   // Cancels the pending operation and the timer; their handlers run with
   // operation_aborted and release the session.
   stream_.close();

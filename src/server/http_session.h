@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,7 @@ using Stream =
     boost::beast::basic_stream<boost::asio::ip::tcp, Executor, boost::beast::unlimited_rate_policy>;
 
 class HttpSession;
+class SessionEventSink;
 
 // What the sessions of one network thread share: the server's settings, and
 // the list of live sessions (so that Stop can reach them). Owned by the
@@ -98,6 +100,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
     kHandling,   // the handler has the request
     kWriting,    // writing the response
     kLingering,  // response written, send side shut, draining what the client still sends
+    kStreaming,  // a live response: writing what its EventSource pushes
     kClosed,
   };
 
@@ -116,6 +119,14 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
   void DoLinger(Self self);
   void OnLinger(Self self, boost::beast::error_code ec, std::size_t bytes);
 
+  // Live responses (Response::events): after the head and first body,
+  // write what the source pushes until the client leaves.
+  friend class SessionEventSink;
+  void StartStreaming(Self self);
+  void OnStreamRead(Self self, boost::beast::error_code ec);
+  void QueueEvent(std::string data);
+  void WriteNextEvent(Self self);
+
   // Answers a request that could not be read (431, 413, 400), then closes.
   void WriteError(Self self, int status, const char* code, const char* message);
   // Fills head_ with the status line and header fields of response_.
@@ -132,6 +143,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
   Response response_;
   std::string head_;  // serialized status line + fields, reused
   std::array<boost::asio::const_buffer, 2> write_buffers_;
+  std::shared_ptr<SessionEventSink> event_sink_;  // while streaming
+  std::deque<std::string> events_;                // pushed, not yet written
+  bool writing_event_ = false;
+  std::array<char, 512> discard_{};  // what a streaming client sends is read and dropped
   Self in_flight_self_;  // holds the session from Handle until Send
   Phase phase_ = Phase::kReading;
   std::size_t requests_read_ = 0;

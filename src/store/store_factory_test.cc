@@ -86,8 +86,8 @@ TEST_F(StoreFactoryTest, LaterBackendsAreNamedButNotBuilt) {
 TEST_F(StoreFactoryTest, DynamoDbSpecNeedsATableAndTheAwsEnvironment) {
   EXPECT_EQ(OpenStore("dynamodb:", Durability::kStrict).status().code(),
             StatusCode::kInvalidArgument);
-  for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
-                           "AWS_DEFAULT_REGION"}) {
+  for (const char* name :
+       {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"}) {
     unsetenv(name);
   }
   Result<std::unique_ptr<Store>> store = OpenStore("dynamodb:tally", Durability::kStrict);

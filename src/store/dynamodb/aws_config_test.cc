@@ -14,9 +14,8 @@ class AwsConfigTest : public ::testing::Test {
   }
   void TearDown() override { SetUp(); }
   static constexpr const char* kVars[] = {
-      "AWS_ACCESS_KEY_ID",          "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-      "AWS_REGION",                 "AWS_DEFAULT_REGION",    "AWS_ENDPOINT_URL",
-      "AWS_ENDPOINT_URL_DYNAMODB"};
+      "AWS_ACCESS_KEY_ID",  "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",        "AWS_REGION",
+      "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",      "AWS_ENDPOINT_URL_DYNAMODB"};
 };
 
 TEST_F(AwsConfigTest, ReadsTheStandardVariables) {

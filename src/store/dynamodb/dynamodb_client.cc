@@ -34,10 +34,10 @@ bool IsWriteOperation(std::string_view op) {
 // Errors that no retry will fix but that are the environment's fault rather
 // than a malformed request: the api answers 503 for them, like an outage.
 bool IsEnvironmentError(std::string_view type) {
-  for (std::string_view t : {"ResourceNotFoundException", "UnrecognizedClientException",
-                             "InvalidSignatureException", "AccessDeniedException",
-                             "MissingAuthenticationTokenException", "ExpiredTokenException",
-                             "IncompleteSignatureException", "ResourceInUseException"}) {
+  for (std::string_view t :
+       {"ResourceNotFoundException", "UnrecognizedClientException", "InvalidSignatureException",
+        "AccessDeniedException", "MissingAuthenticationTokenException", "ExpiredTokenException",
+        "IncompleteSignatureException", "ResourceInUseException"}) {
     if (type == t) return true;
   }
   return false;
@@ -218,7 +218,8 @@ void DynamoDbClient::CallAllUntil(std::span<const DynamoRequest> requests,
 
   auto start = [&](size_t index) -> bool {
     const DynamoRequest& req = requests[index];
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
     auto t = std::make_unique<Transfer>();
     t->index = index;
@@ -326,8 +327,8 @@ void DynamoDbClient::CallAllUntil(std::span<const DynamoRequest> requests,
     if (in_flight.empty() && ready.empty() && waiting.empty()) break;
     int wait_ms = kMaxPollMs;
     if (!waiting.empty()) {
-      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(waiting.top().first -
-                                                                         Clock::now());
+      auto until =
+          std::chrono::duration_cast<std::chrono::milliseconds>(waiting.top().first - Clock::now());
       wait_ms = static_cast<int>(std::clamp<int64_t>(until.count(), 0, kMaxPollMs));
     }
     if (!in_flight.empty()) {

@@ -112,7 +112,6 @@ Status DynamoDbHitWriter::ApplyHits(std::span<const HitDelta> deltas,
     }
   }
   if (deltas.empty()) return Status::Ok();
-  const auto deadline = std::chrono::steady_clock::now() + client_.options().deadline;
 
   // One writer's updates of one counter, one at a time (see the header).
   std::vector<size_t> stripes;
@@ -126,6 +125,8 @@ Status DynamoDbHitWriter::ApplyHits(std::span<const HitDelta> deltas,
   stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
   std::vector<std::unique_lock<std::mutex>> locks;
   for (size_t s : stripes) locks.emplace_back(stripes_[s]);
+  // The time budget starts once the counters are ours.
+  const auto deadline = std::chrono::steady_clock::now() + client_.options().deadline;
 
   const int64_t seq = NextSeq();
   const std::string token = writer_id_ + ":" + std::to_string(seq);
@@ -175,10 +176,10 @@ Status DynamoDbHitWriter::ApplyHits(std::span<const HitDelta> deltas,
       const std::string sk =
           kind == Work::kTotal ? std::string(dynamodb::kTotalSk) : dynamodb::DaySk(d.day);
       std::string item_key = pks[i] + '\n' + sk;
-      nlohmann::json names = {{"#h", "hits"}, {"#v", "visitors"}, {"#w", seq_attr_},
-                              {"#b", base_attr_}};
-      nlohmann::json values = {{":n", N(d.hits)}, {":v", N(new_visitors[i])}, {":seq", N(seq)},
-                               {":zero", N(0)}};
+      nlohmann::json names = {
+          {"#h", "hits"}, {"#v", "visitors"}, {"#w", seq_attr_}, {"#b", base_attr_}};
+      nlohmann::json values = {
+          {":n", N(d.hits)}, {":v", N(new_visitors[i])}, {":seq", N(seq)}, {":zero", N(0)}};
       // SET x = x + n rather than ADD: the same atomic increment, but with
       // every operand read from the item before the update whatever order
       // an implementation applies actions in (dynalite applies ADD first

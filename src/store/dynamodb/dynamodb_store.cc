@@ -102,8 +102,7 @@ Result<std::unique_ptr<DynamoDbStore>> DynamoDbStore::Open(std::string table, Aw
 DynamoDbStore::DynamoDbStore(std::string table, std::unique_ptr<DynamoDbClient> client)
     : table_(std::move(table)), client_(std::move(client)), hit_writer_(*client_, table_) {}
 
-Status DynamoDbStore::ApplyHits(std::span<const HitDelta> deltas,
-                                std::span<CounterTotals> totals) {
+Status DynamoDbStore::ApplyHits(std::span<const HitDelta> deltas, std::span<CounterTotals> totals) {
   return NoThrow("ApplyHits", [&] { return hit_writer_.ApplyHits(deltas, totals); });
 }
 
@@ -148,10 +147,9 @@ Status DynamoDbStore::SetCounter(std::string_view site, std::string_view key, in
     nlohmann::json body = {
         {"TableName", table_},
         {"Key", ItemKey(dynamodb::CounterPk(site, key), dynamodb::kTotalSk)},
-        {"UpdateExpression",
-         "SET #h = :h, #v = if_not_exists(#v, :zero), #ls = :site, #lk = :key"},
-        {"ExpressionAttributeNames", {{"#h", "hits"}, {"#v", "visitors"}, {"#ls", "ls"},
-                                      {"#lk", "lk"}}},
+        {"UpdateExpression", "SET #h = :h, #v = if_not_exists(#v, :zero), #ls = :site, #lk = :key"},
+        {"ExpressionAttributeNames",
+         {{"#h", "hits"}, {"#v", "visitors"}, {"#ls", "ls"}, {"#lk", "lk"}}},
         {"ExpressionAttributeValues",
          {{":h", N(hits)}, {":zero", N(0)}, {":site", S(site)}, {":key", S(key)}}},
     };
@@ -258,8 +256,7 @@ Result<std::vector<std::string>> DynamoDbStore::ListCounterKeys(std::string_view
 }
 
 Result<std::vector<CounterRow>> DynamoDbStore::ListCounters(std::string_view site,
-                                                            std::string_view after_key,
-                                                            int limit) {
+                                                            std::string_view after_key, int limit) {
   if (limit < 0) return Status::InvalidArgument("ListCounters: negative limit");
   return NoThrow("ListCounters", [&]() -> Result<std::vector<CounterRow>> {
     std::vector<CounterRow> rows;
@@ -292,7 +289,8 @@ Result<SiteRecord> DynamoDbStore::GetSite(std::string_view name) {
     Result<std::vector<nlohmann::json>> items =
         GetItems({ItemKey(dynamodb::SitePk(name), dynamodb::kSiteSk)});
     if (!items.ok()) return items.status();
-    if ((*items)[0].is_null()) return Status::NotFound("site '" + std::string(name) + "' not found");
+    if ((*items)[0].is_null())
+      return Status::NotFound("site '" + std::string(name) + "' not found");
     return SiteFromItem((*items)[0]);
   });
 }

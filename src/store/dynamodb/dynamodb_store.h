@@ -62,8 +62,7 @@ class DynamoDbStore : public Store {
   Status UpdateSite(const SiteRecord& site) override;
   Status DeleteSite(std::string_view name) override;
   Result<std::vector<SiteRecord>> ListSites() override;
-  Result<std::vector<DayRow>> ReadSeries(std::string_view site,
-                                         std::optional<std::string_view> key,
+  Result<std::vector<DayRow>> ReadSeries(std::string_view site, std::optional<std::string_view> key,
                                          std::string_view from_day,
                                          std::string_view to_day) override;
   Result<std::string> DailySalt(std::string_view day, std::string_view candidate) override;

@@ -119,9 +119,9 @@ Status DynamoDbStore::ForgetVisitorsBefore(std::string_view day) {
     // what makes the markers meaningless.
     std::vector<nlohmann::json> deletes;
     for (int back = 1; back <= kSaltDaysToDelete; ++back) {
-      deletes.push_back(
-          {{"DeleteRequest",
-            {{"Key", ItemKey(dynamodb::SaltPk(dynamodb::AddDays(day, -back)), dynamodb::kSaltSk)}}}});
+      deletes.push_back({{"DeleteRequest",
+                          {{"Key", ItemKey(dynamodb::SaltPk(dynamodb::AddDays(day, -back)),
+                                           dynamodb::kSaltSk)}}}});
     }
     return BatchWrite(std::move(deletes));
   });
@@ -176,10 +176,8 @@ Status DynamoDbStore::ImportRows(std::string_view site, std::span<const ExportRo
       const std::string pk = dynamodb::CounterPk(site, row.key);
       const std::string sk =
           row.day.empty() ? std::string(dynamodb::kTotalSk) : dynamodb::DaySk(row.day);
-      nlohmann::json item = {{"pk", S(pk)},
-                             {"sk", S(sk)},
-                             {"hits", N(row.hits)},
-                             {"visitors", N(row.visitors)}};
+      nlohmann::json item = {
+          {"pk", S(pk)}, {"sk", S(sk)}, {"hits", N(row.hits)}, {"visitors", N(row.visitors)}};
       if (row.day.empty()) {
         item["ls"] = S(site);
         item["lk"] = S(row.key);
@@ -194,12 +192,9 @@ Status DynamoDbStore::ImportRows(std::string_view site, std::span<const ExportRo
       Result<CounterTotals> existing = ReadCounter(site, row.key, row.day);
       if (existing.ok()) continue;
       if (existing.status().code() != StatusCode::kNotFound) return existing.status();
-      nlohmann::json item = {{"pk", S(pk)},
-                             {"sk", S(dynamodb::kTotalSk)},
-                             {"hits", N(0)},
-                             {"visitors", N(0)},
-                             {"ls", S(site)},
-                             {"lk", S(row.key)}};
+      nlohmann::json item = {{"pk", S(pk)},   {"sk", S(dynamodb::kTotalSk)},
+                             {"hits", N(0)},  {"visitors", N(0)},
+                             {"ls", S(site)}, {"lk", S(row.key)}};
       puts[{pk, std::string(dynamodb::kTotalSk)}] = {{"PutRequest", {{"Item", std::move(item)}}}};
     }
     std::vector<nlohmann::json> writes;

@@ -77,8 +77,9 @@ Result<CreateTableReport> CreateTallyTable(DynamoDbClient& client, const std::st
     report.ttl_enabled = true;
   } else if (r.error_type == "UnknownOperationException" ||
              r.status.message().find("UnknownOperation") != std::string::npos) {
-    report.note = "this endpoint does not support TTL (dynalite?): visitor markers and salts "
-                  "will not expire by themselves";
+    report.note =
+        "this endpoint does not support TTL (dynalite?): visitor markers and salts "
+        "will not expire by themselves";
   } else {
     return r.status;
   }

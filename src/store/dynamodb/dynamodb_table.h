@@ -13,9 +13,9 @@
 namespace tally {
 
 struct CreateTableReport {
-  bool created = false;     // false: it existed already (and is active)
+  bool created = false;      // false: it existed already (and is active)
   bool ttl_enabled = false;  // false: the endpoint does not support TTL (dynalite)
-  std::string note;         // a line for the operator, or ""
+  std::string note;          // a line for the operator, or ""
 };
 
 // Creates `table` in the layout of dynamodb_layout.h (pk/sk strings, the

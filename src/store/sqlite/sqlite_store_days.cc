@@ -51,7 +51,8 @@ Result<std::vector<DayRow>> SqliteStore::ReadSeries(std::string_view site,
     std::vector<DayRow> rows;
     int rc;
     while ((rc = st->Step()) == SQLITE_ROW) {
-      rows.push_back(DayRow{std::string(st->ColumnText(0)), st->ColumnInt64(1), st->ColumnInt64(2)});
+      rows.push_back(
+          DayRow{std::string(st->ColumnText(0)), st->ColumnInt64(1), st->ColumnInt64(2)});
     }
     if (rc != SQLITE_DONE) return (*reader)->Error("ReadSeries");
     return rows;

@@ -88,10 +88,13 @@ TEST_F(SqliteStoreDaysTest, ExportThenImportIntoAnEmptyStoreGivesTheSameAnswers)
   Hit("/a", "2026-11-25", 3, {"v1", "v2"});
   Hit("/b", "2026-11-25", 1, {});
   std::vector<ExportRow> rows;
-  ASSERT_TRUE(store_->ExportSite("s", [&](const ExportRow& r) {
-                      rows.push_back(r);
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->ExportSite("s",
+                               [&](const ExportRow& r) {
+                                 rows.push_back(r);
+                                 return true;
+                               })
+                  .ok());
   ASSERT_EQ(rows.size(), 5u);  // two totals, three day rows
   EXPECT_EQ(rows[0].key, "/a");
   EXPECT_EQ(rows[0].day, "");
