@@ -6,10 +6,15 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   libboost-dev libboost-system-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libssl-dev libcctz-dev tzdata
+  libsqlite3-dev libssl-dev libcctz-dev tzdata libcurl4-openssl-dev
+  nodejs  # builds the web pages (npm comes with it)
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev)
+  # Browser tests (tests/browser): Debian's Chromium and the font badges are measured against.
+  packages+=(chromium fonts-dejavu-core)
+  # dynalite runs on Node; nginx is the load balancer of the scale-out test.
+  packages+=(nginx-light)
 fi
 
 missing=()
