@@ -34,10 +34,18 @@ std::string ErrorText(const Response& response) {
   return code;
 }
 
+// Errors are JSON, always — except for a client that asked for an image (a
+// browser's <img>, an image proxy): it gets the error drawn as a badge, with
+// the same status, because a JSON body would only show a broken image.
+bool WantsImage(const Request& request) {
+  return request.Header("accept").find("image/") != std::string_view::npos;
+}
+
 // Renders the counter (or the error) the endpoints computed as a badge.
 class BadgePresenter final : public CounterPresenter {
  public:
-  BadgePresenter(Badge badge, BadgeValue value) : badge_(std::move(badge)), value_(value) {}
+  BadgePresenter(Badge badge, BadgeValue value, bool errors_as_image)
+      : badge_(std::move(badge)), value_(value), errors_as_image_(errors_as_image) {}
 
   Route route() const override { return Route::kBadge; }
 
@@ -49,6 +57,8 @@ class BadgePresenter final : public CounterPresenter {
       // Never counted yet: a badge shows zero rather than an error.
       response.status = 200;
       badge.message = "0";
+    } else if (!errors_as_image_) {
+      return;  // the JSON error as it is
     } else {
       badge.message = ErrorText(response);
       badge.color = kErrorColor;
@@ -74,6 +84,7 @@ class BadgePresenter final : public CounterPresenter {
 
   const Badge badge_;
   const BadgeValue value_;
+  const bool errors_as_image_;
 };
 
 }  // namespace
@@ -141,15 +152,18 @@ void BadgeEndpoint::Get(const Request& request, std::string_view site, const Que
   if (!invalid.ok()) {
     Response response;
     SetError(response, 400, "invalid_query", invalid.message());
-    badge.label = "badge";
-    badge.message = "invalid " + std::string(bad_param);
-    badge.color = kErrorColor;
-    response.body = RenderBadgeSvg(badge);
-    SetBadgeHeaders(response);
+    if (WantsImage(request)) {
+      badge.label = "badge";
+      badge.message = "invalid " + std::string(bad_param);
+      badge.color = kErrorColor;
+      response.body = RenderBadgeSvg(badge);
+      SetBadgeHeaders(response);
+    }
     Finish(ctx_, sink, Route::kBadge, std::move(response));
     return;
   }
-  auto presenter = std::make_shared<const BadgePresenter>(std::move(badge), value);
+  auto presenter = std::make_shared<const BadgePresenter>(std::move(badge), value,
+                                                          WantsImage(request));
   if (hit) {
     public_.Hit(request, site, query, sink, std::move(presenter));
   } else {

@@ -105,16 +105,23 @@ test('an invalid parameter is an error badge with status 400', async () => {
   await page.goto(pages.origin + '/readme.html');
   const bad = await loaded(page, 'bad');
   assert.equal(bad.height, 20, 'still drawn, saying what is wrong');
-  const r = await fetch(`${tally.url}/v1/sites/demo/badge.svg?color=not-a-colour`);
+  const image = { headers: { accept: 'image/avif,image/webp,image/svg+xml,image/*,*/*;q=0.8' } };
+  const r = await fetch(`${tally.url}/v1/sites/demo/badge.svg?color=not-a-colour`, image);
   assert.equal(r.status, 400);
   assert.match(await r.text(), /invalid color/);
+  // A client that did not ask for an image gets the JSON error, like everywhere.
+  const api = await fetch(`${tally.url}/v1/sites/demo/badge.svg?color=not-a-colour`);
+  assert.equal(api.status, 400);
+  assert.equal((await api.json()).error.code, 'invalid_query');
 });
 
 test('a site that requires a public key gets no public badge and is not counted', async () => {
   const { page } = await browser.newPage();
   await page.goto(pages.origin + '/readme.html');
   await loaded(page, 'keyed');
-  const r = await fetch(`${tally.url}/v1/sites/keyed.example/badge.svg?key=/readme&hit=1`);
+  const r = await fetch(`${tally.url}/v1/sites/keyed.example/badge.svg?key=/readme&hit=1`, {
+    headers: { accept: 'image/svg+xml,image/*' },
+  });
   assert.equal(r.status, 403);
   assert.match(await r.text(), /public key required/);
   assert.equal(await tally.hits('keyed.example', '/readme', keyed.public_key), 0);
