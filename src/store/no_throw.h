@@ -1,4 +1,4 @@
-// NoThrow: the SQLite store's guard that nothing is thrown across the Store
+// NoThrow: every store's guard that nothing is thrown across the Store
 // interface (std::bad_alloc, a JSON error) — it becomes a Status instead.
 #pragma once
 

@@ -5,7 +5,7 @@
 #include "store/dynamodb/dynamodb_json.h"
 #include "store/dynamodb/dynamodb_layout.h"
 #include "store/dynamodb/dynamodb_store.h"
-#include "store/dynamodb/no_throw.h"
+#include "store/no_throw.h"
 
 namespace tally {
 
@@ -13,7 +13,6 @@ using dynamodb::GetN;
 using dynamodb::GetS;
 using dynamodb::ItemKey;
 using dynamodb::N;
-using dynamodb::NoThrow;
 using dynamodb::S;
 
 namespace {

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "store/sqlite/no_throw.h"
+#include "store/no_throw.h"
 #include "store/sqlite/sqlite_schema.h"
 
 namespace tally {

@@ -2,7 +2,7 @@
 // import. The counter and site half is in sqlite_store.cc.
 #include <sqlite3.h>
 
-#include "store/sqlite/no_throw.h"
+#include "store/no_throw.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally {
