@@ -1,9 +1,18 @@
-// The api end to end without a socket: real Api, real CountingService, real
-// SQLite file; the request and response are plain values.
+// The api end to end without a socket: real Api, real CountingService, a
+// real store; the request and response are plain values.
+//
+// One parameterized suite (ApiTest, CompatTest) runs every test on each
+// store: SQLite (a fresh file) and DynamoDB (a fresh table in dynalite, the
+// real DynamoDB API on loopback, started once for the whole binary on first
+// use). Tests that look at SQLite's files use SqliteApiTest. Built as
+// `api_on_stores_test` by tests/dynamodb/CMakeLists.txt, where the dynalite
+// fixture lives.
 #include "api/api.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -17,6 +26,7 @@
 #include "api/site_export.h"
 #include "auth/token.h"
 #include "counting/visitor_hasher.h"
+#include "dynalite_process.h"
 #include "store/store_factory.h"
 
 namespace tally {
@@ -44,14 +54,48 @@ class WaitingSink : public ResponseSink {
   std::promise<Response> promise_;
 };
 
-class ApiTest : public ::testing::Test {
+// dynalite for every DynamoDB test of this binary: started on first use,
+// killed when the binary exits. Returns "" if it runs, else why not.
+std::string StartDynalite(testing::DynaliteProcess** out) {
+  static auto* dynalite = new testing::DynaliteProcess();
+  static const std::string* error = [] {
+    auto* e = new std::string(dynalite->Start());
+    if (e->empty()) dynalite->ExportEnvironment();  // OpenStore reads AWS_*
+    // Kills dynalite and removes its data when the binary exits.
+    std::atexit([] { delete dynalite; });
+    return e;
+  }();
+  *out = dynalite;
+  return *error;
+}
+
+// The store a fixture runs on: "sqlite" or "dynamodb".
+class ApiFixture : public ::testing::Test {
  protected:
+  virtual std::string StoreKind() const = 0;
+
+  // A new, empty store of this fixture's kind: a SQLite file named `name` in
+  // dir_, or a fresh DynamoDB table.
+  Result<std::unique_ptr<Store>> OpenEmptyStore(const std::string& name) {
+    if (StoreKind() == "dynamodb") {
+      testing::DynaliteProcess* dynalite = nullptr;
+      std::string error = StartDynalite(&dynalite);
+      if (!error.empty()) return Status::Unavailable("dynalite: " + error);
+      auto table = testing::CreateUniqueTable(dynalite->Config());
+      if (!table.ok()) return table.status();
+      return OpenStore("dynamodb:" + *table, Durability::kStrict);
+    }
+    return OpenStore("sqlite:" + (dir_ / (name + ".db")).string(), Durability::kStrict);
+  }
+
   void SetUp() override {
+    std::string test_name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(test_name.begin(), test_name.end(), '/', '_');
     dir_ = std::filesystem::temp_directory_path() /
-           ("tally_api_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("tally_api_test_" + std::to_string(::getpid()) + "_" + test_name);
     std::filesystem::remove_all(dir_);
-    auto store = OpenStore("sqlite:" + (dir_ / "t.db").string(), Durability::kStrict);
+    std::filesystem::create_directories(dir_);
+    auto store = OpenEmptyStore("t");
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
     counting_ = std::make_unique<CountingService>(*store_, CountingOptions{}, &metrics_);
@@ -124,7 +168,23 @@ class ApiTest : public ::testing::Test {
   std::string public_key_;
 };
 
-TEST_F(ApiTest, HitCountsAndAnswersWithItsOwnNumber) {
+// Every store.
+class ApiTest : public ApiFixture, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::string StoreKind() const override { return GetParam(); }
+};
+
+std::string StoreName(const ::testing::TestParamInfo<std::string>& info) { return info.param; }
+
+INSTANTIATE_TEST_SUITE_P(Stores, ApiTest, ::testing::Values("sqlite", "dynamodb"), StoreName);
+
+// Tests that read the SQLite file itself.
+class SqliteApiTest : public ApiFixture {
+ protected:
+  std::string StoreKind() const override { return "sqlite"; }
+};
+
+TEST_P(ApiTest, HitCountsAndAnswersWithItsOwnNumber) {
   for (int i = 1; i <= 3; ++i) {
     Response r = Call(Method::kPost, "/v1/sites/example.com/hits", "key=%2Fblog%2F");
     ASSERT_EQ(r.status, 200) << r.body;
@@ -143,13 +203,13 @@ TEST_F(ApiTest, HitCountsAndAnswersWithItsOwnNumber) {
   EXPECT_FALSE(Json(read).contains("counted"));
 }
 
-TEST_F(ApiTest, KeyDefaultsToRoot) {
+TEST_P(ApiTest, KeyDefaultsToRoot) {
   Response r = Call(Method::kPost, "/v1/sites/example.com/hits");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(Json(r)["key"], "/");
 }
 
-TEST_F(ApiTest, DaysAreCountedSeparately) {
+TEST_P(ApiTest, DaysAreCountedSeparately) {
   Call(Method::kPost, "/v1/sites/example.com/hits");
   clock_.now += 86400;
   Response r = Call(Method::kPost, "/v1/sites/example.com/hits");
@@ -157,7 +217,7 @@ TEST_F(ApiTest, DaysAreCountedSeparately) {
   EXPECT_EQ(Json(r)["today"]["hits"], 1);
 }
 
-TEST_F(ApiTest, BadKeysAreRefusedAndCountNothing) {
+TEST_P(ApiTest, BadKeysAreRefusedAndCountNothing) {
   std::string long_key(257, 'a');
   for (std::string query : {std::string("key="), "key=" + long_key, std::string("key=%C3%28"),
                             std::string("key=%ED%A0%80"), std::string("key=a%01b"),
@@ -174,20 +234,20 @@ TEST_F(ApiTest, BadKeysAreRefusedAndCountNothing) {
   EXPECT_TRUE(list->empty());
 }
 
-TEST_F(ApiTest, ValidUnicodeKeysAreKept) {
+TEST_P(ApiTest, ValidUnicodeKeysAreKept) {
   Response r = Call(Method::kPost, "/v1/sites/example.com/hits", "key=%2Fcaf%C3%A9%2F%F0%9F%8E%89");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(Json(r)["key"], "/café/🎉");
 }
 
-TEST_F(ApiTest, UnknownAndInvalidSites) {
+TEST_P(ApiTest, UnknownAndInvalidSites) {
   EXPECT_EQ(ErrorCode(Call(Method::kPost, "/v1/sites/nope.org/hits")), "site_not_found");
   Response bad = Call(Method::kPost, "/v1/sites/Bad_Site/hits");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(ErrorCode(bad), "invalid_site");
 }
 
-TEST_F(ApiTest, CorsAllowsListedOriginsOnlyAndOnErrorsToo) {
+TEST_P(ApiTest, CorsAllowsListedOriginsOnlyAndOnErrorsToo) {
   Response ok =
       Call(Method::kPost, "/v1/sites/example.com/hits", "", {{"origin", "https://example.com"}});
   ASSERT_EQ(ok.status, 200);
@@ -208,7 +268,7 @@ TEST_F(ApiTest, CorsAllowsListedOriginsOnlyAndOnErrorsToo) {
       << "a refused origin must not be counted";
 }
 
-TEST_F(ApiTest, Preflight) {
+TEST_P(ApiTest, Preflight) {
   Response ok =
       Call(Method::kOptions, "/v1/sites/example.com/hits", "",
            {{"origin", "https://example.com"}, {"access-control-request-method", "POST"}});
@@ -221,7 +281,7 @@ TEST_F(ApiTest, Preflight) {
   EXPECT_EQ(denied.status, 403);
 }
 
-TEST_F(ApiTest, RequiredPublicKey) {
+TEST_P(ApiTest, RequiredPublicKey) {
   Response patched = Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
                           R"({"require_public_key":true})");
   ASSERT_EQ(patched.status, 200) << patched.body;
@@ -234,7 +294,7 @@ TEST_F(ApiTest, RequiredPublicKey) {
       200);
 }
 
-TEST_F(ApiTest, SiteLifecycleWithRootToken) {
+TEST_P(ApiTest, SiteLifecycleWithRootToken) {
   Response created = Call(Method::kPost, "/v1/sites", "", {Root()},
                           R"({"site":"blog.example.org","origins":["https://*.example.org"]})");
   ASSERT_EQ(created.status, 201) << created.body;
@@ -269,7 +329,7 @@ TEST_F(ApiTest, SiteLifecycleWithRootToken) {
   EXPECT_EQ(ErrorCode(Call(Method::kPost, "/v1/sites/blog.example.org/hits")), "site_not_found");
 }
 
-TEST_F(ApiTest, BadSiteSettingsAreRefused) {
+TEST_P(ApiTest, BadSiteSettingsAreRefused) {
   for (std::string body : {std::string("{"), std::string("[]"), std::string(R"({"site":"UPPER"})"),
                            std::string(R"({"site":"a.b","origins":["ftp://x"]})"),
                            std::string(R"({"site":"a.b","origins":"https://x"})"),
@@ -281,7 +341,7 @@ TEST_F(ApiTest, BadSiteSettingsAreRefused) {
   }
 }
 
-TEST_F(ApiTest, AdminAuthIsRequiredAndScopedToTheSite) {
+TEST_P(ApiTest, AdminAuthIsRequiredAndScopedToTheSite) {
   EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com").status, 401);
   Response wrong = Call(Method::kGet, "/v1/sites/example.com", "",
                         {{"authorization", "Bearer tly_not_the_token"}});
@@ -294,7 +354,7 @@ TEST_F(ApiTest, AdminAuthIsRequiredAndScopedToTheSite) {
   EXPECT_EQ(Call(Method::kGet, "/v1/sites", "", {Admin()}).status, 401);
 }
 
-TEST_F(ApiTest, TokenRotationRetiresTheOldToken) {
+TEST_P(ApiTest, TokenRotationRetiresTheOldToken) {
   Response rotated = Call(Method::kPost, "/v1/sites/example.com/tokens:rotate", "", {Admin()});
   ASSERT_EQ(rotated.status, 200) << rotated.body;
   std::string fresh = Json(rotated)["admin_token"];
@@ -305,7 +365,7 @@ TEST_F(ApiTest, TokenRotationRetiresTheOldToken) {
             200);
 }
 
-TEST_F(ApiTest, CounterAdministration) {
+TEST_P(ApiTest, CounterAdministration) {
   Response set = Call(Method::kPut, "/v1/sites/example.com/counters", "key=/moved", {Admin()},
                       R"({"hits":41000})");
   ASSERT_EQ(set.status, 200) << set.body;
@@ -331,7 +391,7 @@ TEST_F(ApiTest, CounterAdministration) {
   EXPECT_EQ(ErrorCode(gone), "counter_not_found");
 }
 
-TEST_F(ApiTest, CounterListIsPaginated) {
+TEST_P(ApiTest, CounterListIsPaginated) {
   for (int i = 0; i < 25; ++i) {
     char key[16];
     std::snprintf(key, sizeof key, "/p%02d", i);
@@ -366,7 +426,7 @@ Headers Client(const std::string& ip,
   return {{"x-forwarded-for", "203.0.113.9, " + ip}, {"user-agent", ua}};
 }
 
-TEST_F(ApiTest, VisitorsAreDistinctPerDayAndCounter) {
+TEST_P(ApiTest, VisitorsAreDistinctPerDayAndCounter) {
   auto hit = [&](const std::string& key, Headers h) {
     return Json(Call(Method::kPost, "/v1/sites/example.com/hits", "key=" + key, std::move(h)));
   };
@@ -386,7 +446,9 @@ TEST_F(ApiTest, VisitorsAreDistinctPerDayAndCounter) {
   EXPECT_EQ(next["hits"], 5);
 }
 
-TEST_F(ApiTest, NoIpOrUserAgentIsStored) {
+// SQLite only: it reads the database files (DynamoDB's items are not files
+// here; the DynamoDB store's own tests check its item layout).
+TEST_F(SqliteApiTest, NoIpOrUserAgentIsStored) {
   Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.77", "Secret-UA/9"));
   std::string bytes;
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
@@ -397,7 +459,7 @@ TEST_F(ApiTest, NoIpOrUserAgentIsStored) {
   EXPECT_EQ(bytes.find("Secret-UA"), std::string::npos);
 }
 
-TEST_F(ApiTest, BotsAndPrefetchesAreAnsweredButNotCounted) {
+TEST_P(ApiTest, BotsAndPrefetchesAreAnsweredButNotCounted) {
   Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.1"));
   Response bot = Call(Method::kPost, "/v1/sites/example.com/hits", "",
                       Client("198.51.100.2", "Mozilla/5.0 (compatible; Googlebot/2.1)"));
@@ -416,7 +478,7 @@ TEST_F(ApiTest, BotsAndPrefetchesAreAnsweredButNotCounted) {
       2);
 }
 
-TEST_F(ApiTest, RateLimitRefusesOrIgnoresPerSite) {
+TEST_P(ApiTest, RateLimitRefusesOrIgnoresPerSite) {
   for (int i = 0; i < 60; ++i) {
     ASSERT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.5")).status,
               200);
@@ -445,13 +507,13 @@ TEST_F(ApiTest, RateLimitRefusesOrIgnoresPerSite) {
   EXPECT_EQ(Json(ignored)["hits"], 61);
 }
 
-TEST_F(ApiTest, LoopbackClientsAreNotRateLimited) {
+TEST_P(ApiTest, LoopbackClientsAreNotRateLimited) {
   for (int i = 0; i < 100; ++i) {
     ASSERT_EQ(Call(Method::kPost, "/v1/sites/example.com/hits").status, 200) << i;
   }
 }
 
-TEST_F(ApiTest, DaysFollowTheSitesTimeZone) {
+TEST_P(ApiTest, DaysFollowTheSitesTimeZone) {
   ASSERT_EQ(Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
                  R"({"timezone":"America/New_York"})")
                 .status,
@@ -473,7 +535,7 @@ TEST_F(ApiTest, DaysFollowTheSitesTimeZone) {
   EXPECT_EQ((*series)[0].hits, 2);
 }
 
-TEST_F(ApiTest, SeriesIsDenseAndSumsTheSiteWithoutAKey) {
+TEST_P(ApiTest, SeriesIsDenseAndSumsTheSiteWithoutAKey) {
   // clock_: 2026-11-26 00:00 UTC.
   Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a", Client("198.51.100.1"));
   clock_.now -= 2 * 86400;  // the 24th
@@ -515,7 +577,7 @@ TEST_F(ApiTest, SeriesIsDenseAndSumsTheSiteWithoutAKey) {
   EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/series").status, 401);
 }
 
-TEST_F(ApiTest, ExportImportRoundTripGivesIdenticalAnswers) {
+TEST_P(ApiTest, ExportImportRoundTripGivesIdenticalAnswers) {
   Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a", Client("198.51.100.1"));
   Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a", Client("198.51.100.2"));
   Call(Method::kPut, "/v1/sites/example.com/counters", "key=/moved", {Admin()}, R"({"hits":900})");
@@ -525,8 +587,8 @@ TEST_F(ApiTest, ExportImportRoundTripGivesIdenticalAnswers) {
   EXPECT_EQ(r.body.find(admin_token_), std::string::npos);
   EXPECT_EQ(r.body.find(HashToken(admin_token_)), std::string::npos) << "no secrets in exports";
 
-  auto other = OpenStore("sqlite:" + (dir_ / "other.db").string(), Durability::kStrict);
-  ASSERT_TRUE(other.ok());
+  auto other = OpenEmptyStore("other");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
   std::vector<ExportRow> rows;
   std::optional<SiteSettings> settings;
   std::istringstream lines(r.body);
@@ -587,7 +649,9 @@ class CompatTest : public ApiTest {
   std::string seed_key_;
 };
 
-TEST_F(CompatTest, SeedVisitsRoute) {
+INSTANTIATE_TEST_SUITE_P(Stores, CompatTest, ::testing::Values("sqlite", "dynamodb"), StoreName);
+
+TEST_P(CompatTest, SeedVisitsRoute) {
   Response r = Call(Method::kGet, "/visits/home", "",
                     {{"x-api-key", seed_key_}, {"origin", "https://resume.example"}});
   ASSERT_EQ(r.status, 200) << r.body;
@@ -603,7 +667,7 @@ TEST_F(CompatTest, SeedVisitsRoute) {
   EXPECT_EQ(Call(Method::kDelete, "/visits/home").status, 405);
 }
 
-TEST_F(CompatTest, CountApiHitGetAndNames) {
+TEST_P(CompatTest, CountApiHitGetAndNames) {
   Response first = Call(Method::kGet, "/hit/mysite.com/Visits_Total");
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(first.body, R"({"value":1})");
@@ -624,14 +688,14 @@ TEST_F(CompatTest, CountApiHitGetAndNames) {
             200);
 }
 
-TEST_F(CompatTest, CountApiJsonp) {
+TEST_P(CompatTest, CountApiJsonp) {
   Response r = Call(Method::kGet, "/hit/mysite.com/page", "callback=window.cb_1");
   EXPECT_EQ(r.body, R"(window.cb_1({"value":1});)");
   EXPECT_EQ(r.content_type, "application/javascript; charset=utf-8");
   EXPECT_EQ(Call(Method::kGet, "/hit/mysite.com/page", "callback=alert(1)").status, 400);
 }
 
-TEST_F(CompatTest, CountApiCreateSetUpdateWithTheAdminKey) {
+TEST_P(CompatTest, CountApiCreateSetUpdateWithTheAdminKey) {
   Response created = Call(Method::kGet, "/create", "namespace=mysite.com&key=moved&value=500");
   ASSERT_EQ(created.status, 201) << created.body;
   auto j = Json(created);
@@ -675,7 +739,7 @@ TEST_F(CompatTest, CountApiCreateSetUpdateWithTheAdminKey) {
   EXPECT_EQ(Json(generated)["key"].get<std::string>().size(), 16u);
 }
 
-TEST_F(ApiTest, RoutingErrors) {
+TEST_P(ApiTest, RoutingErrors) {
   Response missing = Call(Method::kGet, "/nope");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(ErrorCode(missing), "not_found");
@@ -685,7 +749,7 @@ TEST_F(ApiTest, RoutingErrors) {
   EXPECT_EQ(Call(Method::kPost, "/healthz").status, 405);
 }
 
-TEST_F(ApiTest, OpsEndpointsAndStaticFiles) {
+TEST_P(ApiTest, OpsEndpointsAndStaticFiles) {
   EXPECT_EQ(Call(Method::kGet, "/healthz").status, 200);
   EXPECT_EQ(Call(Method::kGet, "/readyz").status, 200);
   Call(Method::kPost, "/v1/sites/example.com/hits");

@@ -139,7 +139,9 @@ class Store {
 
   // The secret salt of `day` for visitor hashing. If the store has none for
   // that day it keeps `candidate`; either way it returns the one it keeps, so
-  // every process sharing the store hashes alike.
+  // every process sharing the store hashes alike. A `day` that is no date
+  // (e.g. "countapi-admin-secret") names a secret kept until the store is
+  // deleted: ForgetVisitorsBefore only destroys days.
   virtual Result<std::string> DailySalt(std::string_view day, std::string_view candidate) = 0;
 
   // Destroys the salts and visitor seen-markers of all days before `day`:

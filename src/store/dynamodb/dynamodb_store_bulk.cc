@@ -85,17 +85,19 @@ Result<std::vector<DayRow>> DynamoDbStore::ReadSeries(std::string_view site,
 }
 
 Result<std::string> DynamoDbStore::DailySalt(std::string_view day, std::string_view candidate) {
+  if (day.empty() || day.size() > 64) return Status::InvalidArgument("DailySalt: bad name");
+  // A day's salt expires with the day; a secret under another name (see
+  // store.h) is kept.
   const int64_t start = dynamodb::DayStartUnixSeconds(day);
-  if (start < 0) return Status::InvalidArgument("DailySalt: day must be YYYY-MM-DD");
   return NoThrow("DailySalt", [&]() -> Result<std::string> {
     // First writer wins; everyone then reads the winner.
+    nlohmann::json salt_item = {{"pk", S(dynamodb::SaltPk(day))},
+                                {"sk", S(dynamodb::kSaltSk)},
+                                {"salt", S(candidate)}};
+    if (start >= 0) salt_item["ttl"] = N(start + kSaltTtlSeconds);
     nlohmann::json put = {
         {"TableName", table_},
-        {"Item",
-         {{"pk", S(dynamodb::SaltPk(day))},
-          {"sk", S(dynamodb::kSaltSk)},
-          {"salt", S(candidate)},
-          {"ttl", N(start + kSaltTtlSeconds)}}},
+        {"Item", std::move(salt_item)},
         {"ConditionExpression", "attribute_not_exists(#pk)"},
         {"ExpressionAttributeNames", {{"#pk", "pk"}}},
     };
