@@ -15,6 +15,10 @@ if [[ "${1:-}" == "--test" ]]; then
   packages+=(chromium fonts-dejavu-core)
   # dynalite runs on Node; nginx is the load balancer of the scale-out test.
   packages+=(nginx-light)
+  # The Lambda package (deploy/aws/package.sh) and its test and benchmark
+  # (tests/lambda, bench/lambda: the Python 3 + boto3 side of the comparison).
+  # cfn-lint is not in Debian: pipx install cfn-lint (else its test is skipped).
+  packages+=(patchelf zip unzip python3-boto3)
 fi
 
 missing=()
