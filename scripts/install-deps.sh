@@ -13,8 +13,8 @@ if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev)
   # Browser tests (tests/browser): Debian's Chromium and the font badges are measured against.
   packages+=(chromium fonts-dejavu-core)
-  # dynalite runs on Node; nginx is the load balancer of the scale-out test.
-  packages+=(nginx-light)
+  # nginx is the load balancer of the scale-out test; wrk drives the bench smoke test.
+  packages+=(nginx-light wrk)
   # The Lambda package (deploy/aws/package.sh) and its test and benchmark
   # (tests/lambda, bench/lambda: the Python 3 + boto3 side of the comparison).
   # cfn-lint is not in Debian: pipx install cfn-lint (else its test is skipped).

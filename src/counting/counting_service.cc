@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <unordered_map>
 
 #include "api/metrics.h"
 
@@ -14,7 +13,6 @@ namespace {
 struct CounterRef {
   std::string_view site;
   std::string_view key;
-  bool operator==(const CounterRef&) const = default;
 };
 
 struct CounterRefHash {
@@ -116,28 +114,37 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
   // Coalesce: one delta per counter. A counter's hits on a second day (the
   // batch straddles midnight) wait for the next batch, because a store takes
   // each counter once per ApplyHits.
-  // Only the writer thread runs this; thread_local keeps the buckets across
-  // batches without exposing the map's types in the header.
-  static thread_local std::unordered_map<CounterRef, int32_t, CounterRefHash> group_index;
-  group_index.clear();
+  // The index is open addressing over deltas_, at most half full, kept
+  // across batches: a std::unordered_map allocated a node per counter per
+  // batch, on the thread every hit waits for.
+  size_t slots = 16;
+  while (slots < 2 * batch.size()) slots <<= 1;
+  group_slots_.assign(slots, -1);
+  const size_t mask = slots - 1;
   deltas_.clear();
   group_of_hit_.clear();
   visitor_refs_.clear();
   size_t kept_count = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     PendingHit& hit = batch[i];
-    auto [it, inserted] = group_index.try_emplace(CounterRef{hit.site, hit.key},
-                                                  static_cast<int32_t>(deltas_.size()));
-    if (inserted) {
+    size_t slot = CounterRefHash()(CounterRef{hit.site, hit.key}) & mask;
+    int32_t group = group_slots_[slot];
+    while (group >= 0 && (deltas_[group].site != hit.site || deltas_[group].key != hit.key)) {
+      slot = (slot + 1) & mask;
+      group = group_slots_[slot];
+    }
+    if (group < 0) {
+      group = static_cast<int32_t>(deltas_.size());
+      group_slots_[slot] = group;
       deltas_.push_back(HitDelta{hit.site, hit.key, hit.day, 0, {}});
-    } else if (deltas_[it->second].day != hit.day) {
+    } else if (deltas_[group].day != hit.day) {
       deferred.push_back(std::move(hit));
       group_of_hit_.push_back(-1);
       continue;
     }
-    deltas_[it->second].hits += hit.amount;
-    group_of_hit_.push_back(it->second);
-    if (!hit.visitor.empty()) visitor_refs_.emplace_back(it->second, hit.visitor);
+    deltas_[group].hits += hit.amount;
+    group_of_hit_.push_back(group);
+    if (!hit.visitor.empty()) visitor_refs_.emplace_back(group, hit.visitor);
     ++kept_count;
   }
   // Each delta gets its distinct visitors as one contiguous span.

@@ -111,6 +111,7 @@ class CountingService {
   bool stopping_ = false;          // guarded by mu_
 
   // Writer-thread state, reused across batches to avoid allocation.
+  std::vector<int32_t> group_slots_;  // (site, key) -> index in deltas_, -1 empty
   std::vector<HitDelta> deltas_;
   std::vector<CounterTotals> totals_;
   std::vector<int32_t> group_of_hit_;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,13 @@ class VisitorHasher {
   // that day's salt is not loaded (then the hit counts, but not as a visitor).
   std::string Hash(std::string_view day, std::string_view site, std::string_view client_ip,
                    std::string_view user_agent) const;
+
+  static constexpr size_t kHashSize = 32;
+  // The same hash written into `out`, without a heap allocation for the
+  // result (the hit path's variant). Returns false, leaving `out` alone, if
+  // that day's salt is not loaded.
+  bool Hash(std::string_view day, std::string_view site, std::string_view client_ip,
+            std::string_view user_agent, std::span<char, kHashSize> out) const;
 
  private:
   Store& store_;

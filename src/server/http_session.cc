@@ -114,6 +114,39 @@ void SessionHost::Remove(HttpSession* session) {
   if (stopping && first_ == nullptr) keep_running.reset();
 }
 
+void SessionHost::QueueAnswer(HttpSession* session, const Executor& executor) {
+  bool post = false;
+  {
+    std::lock_guard lock(answers_mu_);
+    session->next_answer_ = nullptr;
+    if (answers_tail_ != nullptr) {
+      answers_tail_->next_answer_ = session;
+    } else {
+      answers_head_ = session;
+    }
+    answers_tail_ = session;
+    post = !std::exchange(answers_posted_, true);
+  }
+  if (post) net::post(executor, [this] { RunAnswers(); });
+}
+
+void SessionHost::RunAnswers() {
+  HttpSession* session = nullptr;
+  {
+    std::lock_guard lock(answers_mu_);
+    session = std::exchange(answers_head_, nullptr);
+    answers_tail_ = nullptr;
+    answers_posted_ = false;
+  }
+  while (session != nullptr) {
+    // OnResponse may end the session once its self is dropped: read the
+    // link first.
+    HttpSession* next = session->next_answer_;
+    session->OnResponse(std::move(session->queued_self_));
+    session = next;
+  }
+}
+
 HttpSession::HttpSession(Socket socket, SessionHost& host)
     : host_(host), stream_executor_(socket.get_executor()), stream_(std::move(socket)) {
   error_code ec;
@@ -312,12 +345,12 @@ void HttpSession::Send(Response response) {
     }
     return;
   }
-  net::post(stream_executor_,
-            [self = std::move(in_flight_self_), response = std::move(response)]() mutable {
-              HttpSession& session = *self;
-              session.response_ = std::move(response);
-              session.OnResponse(std::move(self));
-            });
+  // Another thread. The network thread does not touch response_ while the
+  // handler has the request, and the host's lock orders this write before
+  // RunAnswers reads it there.
+  response_ = std::move(response);
+  queued_self_ = std::move(in_flight_self_);
+  host_.QueueAnswer(this, stream_executor_);
 }
 
 void HttpSession::OnResponse(Self self) {

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -59,8 +60,24 @@ struct SessionHost {
   template <typename F>
   void ForEach(F&& f);
 
+  // Hands `session`'s answer, sent from another thread, to this network
+  // thread. The group-commit writer answers a whole batch at once: they are
+  // collected here and run by one posted handler, so a commit of n hits
+  // costs one wake-up (and one handler allocation) of this thread instead of
+  // n. Any thread; `executor` is this thread's.
+  void QueueAnswer(HttpSession* session, const Executor& executor);
+
  private:
+  void RunAnswers();  // network thread
+
   HttpSession* first_ = nullptr;  // intrusive, doubly linked
+
+  std::mutex answers_mu_;
+  // Sessions whose answer waits, linked through HttpSession::next_answer_
+  // (no allocation); each holds itself alive by its queued_self_.
+  HttpSession* answers_head_ = nullptr;  // guarded by answers_mu_
+  HttpSession* answers_tail_ = nullptr;  // guarded by answers_mu_
+  bool answers_posted_ = false;          // guarded by answers_mu_: RunAnswers is queued
 };
 
 // One accepted connection: reads requests, hands each to the RequestHandler,
@@ -147,7 +164,13 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
   std::deque<std::string> events_;                // pushed, not yet written
   bool writing_event_ = false;
   std::array<char, 512> discard_{};  // what a streaming client sends is read and dropped
-  Self in_flight_self_;  // holds the session from Handle until Send
+  Self in_flight_self_;              // holds the session from Handle until Send
+  // Holds it from a Send on another thread until the network thread takes
+  // the answer (SessionHost::RunAnswers). If the server is torn down before
+  // that (forced stop), the session is leaked rather than destroyed after
+  // its io_context.
+  Self queued_self_;
+  HttpSession* next_answer_ = nullptr;  // SessionHost's answer queue
   Phase phase_ = Phase::kReading;
   std::size_t requests_read_ = 0;
   std::size_t lingered_bytes_ = 0;
