@@ -429,7 +429,12 @@ TEST_F(DynamoDbStoreTest, DailySaltFirstOneWinsUntilForgotten) {
   EXPECT_TRUE(RawItem("salt#2024-03-01", "salt").is_null());
   EXPECT_EQ(*store_->DailySalt(kDay2, "again"), "other");  // kDay2 itself is kept
   EXPECT_EQ(*store_->DailySalt(kDay1, "new"), "new");
-  EXPECT_EQ(store_->DailySalt("bad", "x").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->DailySalt("", "x").status().code(), StatusCode::kInvalidArgument);
+  // A name that is no date is a secret kept for good: no TTL, not forgotten.
+  EXPECT_EQ(*store_->DailySalt("countapi-admin-secret", "kept"), "kept");
+  EXPECT_FALSE(RawItem("salt#countapi-admin-secret", "salt").contains("ttl"));
+  ASSERT_TRUE(store_->ForgetVisitorsBefore(kDay2).ok());
+  EXPECT_EQ(*store_->DailySalt("countapi-admin-secret", "new"), "kept");
 }
 
 TEST_F(DynamoDbStoreTest, ExportThenImportRoundTrips) {
