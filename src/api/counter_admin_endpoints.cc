@@ -8,6 +8,7 @@
 #include "api/public_endpoints.h"
 #include "api/site_endpoints.h"
 #include "api/validation.h"
+#include "common/local_day.h"
 
 namespace tally {
 namespace {
@@ -124,7 +125,8 @@ void CounterAdminEndpoints::Set(const Request& request, std::string_view site,
           SetErrorFromStatus(response, set);
           return response;
         }
-        auto totals = ctx_.store.ReadCounter(name, key, UtcDay(ctx_.clock.NowUnixSeconds()));
+        auto totals = ctx_.store.ReadCounter(name, key,
+                                             LocalDay(site->timezone, ctx_.clock.NowUnixSeconds()));
         if (!totals.ok()) {
           SetErrorFromStatus(response, totals.status(), "counter_not_found");
           return response;

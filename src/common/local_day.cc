@@ -86,6 +86,12 @@ std::string AddDays(std::string_view day, int delta) {
   return Format(d + delta);
 }
 
+int64_t UtcDayStart(std::string_view day) {
+  cctz::civil_day d;
+  if (!ParseDay(day, &d)) return -1;
+  return static_cast<int64_t>(d - cctz::civil_day(1970, 1, 1)) * 86400;
+}
+
 bool IsValidDay(std::string_view day) {
   cctz::civil_day d;
   return ParseDay(day, &d);

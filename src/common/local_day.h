@@ -22,4 +22,7 @@ std::string AddDays(std::string_view day, int delta);
 // True if `day` is a real calendar date written as YYYY-MM-DD.
 bool IsValidDay(std::string_view day);
 
+// Unix seconds of `day`'s midnight UTC, or -1 if `day` is not a real date.
+int64_t UtcDayStart(std::string_view day);
+
 }  // namespace tally

@@ -34,6 +34,9 @@ TEST(LocalDayTest, DayArithmeticAndValidation) {
   EXPECT_EQ(AddDays("2028-02-28", 1), "2028-02-29");
   EXPECT_EQ(AddDays("2026-01-01", -1), "2025-12-31");
   EXPECT_EQ(AddDays("nope", 1), "");
+  EXPECT_EQ(UtcDayStart("1970-01-01"), 0);
+  EXPECT_EQ(UtcDayStart("2026-11-26"), 1795651200);
+  EXPECT_EQ(UtcDayStart("2026-02-30"), -1);
   EXPECT_TRUE(IsValidDay("2026-11-25"));
   EXPECT_FALSE(IsValidDay("2026-02-30"));
   EXPECT_FALSE(IsValidDay("2026-13-01"));

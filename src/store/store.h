@@ -90,11 +90,14 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Applies every delta in one atomic write: either all of them are applied
-  // or none is. On success, totals[i] holds the numbers of deltas[i]'s counter
-  // right after the write (today_* for deltas[i].day). The same counter may
-  // appear at most once in `deltas`. Creates counters and day rows as needed.
-  // Returns Unavailable if the store cannot be written; then nothing applied.
+  // Applies every delta. On success, totals[i] holds the numbers of
+  // deltas[i]'s counter right after the write (today_* for deltas[i].day),
+  // and every delta is applied exactly once. The same counter may appear at
+  // most once in `deltas`. Creates counters and day rows as needed. Returns
+  // Unavailable if the store cannot be written; then the caller must not
+  // acknowledge any of the hits. Whether a failure applied nothing depends on
+  // the backend: SQLite writes one transaction (all or none); DynamoDB writes
+  // per counter and may have applied some (never twice; dynamodb_store.h).
   virtual Status ApplyHits(std::span<const HitDelta> deltas, std::span<CounterTotals> totals) = 0;
 
   // What a successful ApplyHits guarantees.

@@ -39,7 +39,4 @@ std::string SaltPk(std::string_view day);
 // Unix seconds of 00:00 UTC on `day` ("YYYY-MM-DD"), or -1 if malformed.
 int64_t DayStartUnixSeconds(std::string_view day);
 
-// The day `days` days before/after `day` (negative: before); "" if malformed.
-std::string AddDays(std::string_view day, int days);
-
 }  // namespace tally::dynamodb

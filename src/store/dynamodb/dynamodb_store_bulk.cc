@@ -2,6 +2,7 @@
 // import. (Single-item operations are in dynamodb_store.cc.)
 #include <map>
 
+#include "common/local_day.h"
 #include "store/dynamodb/dynamodb_json.h"
 #include "store/dynamodb/dynamodb_layout.h"
 #include "store/dynamodb/dynamodb_store.h"
@@ -91,9 +92,8 @@ Result<std::string> DynamoDbStore::DailySalt(std::string_view day, std::string_v
   const int64_t start = dynamodb::DayStartUnixSeconds(day);
   return NoThrow("DailySalt", [&]() -> Result<std::string> {
     // First writer wins; everyone then reads the winner.
-    nlohmann::json salt_item = {{"pk", S(dynamodb::SaltPk(day))},
-                                {"sk", S(dynamodb::kSaltSk)},
-                                {"salt", S(candidate)}};
+    nlohmann::json salt_item = {
+        {"pk", S(dynamodb::SaltPk(day))}, {"sk", S(dynamodb::kSaltSk)}, {"salt", S(candidate)}};
     if (start >= 0) salt_item["ttl"] = N(start + kSaltTtlSeconds);
     nlohmann::json put = {
         {"TableName", table_},
@@ -120,9 +120,9 @@ Status DynamoDbStore::ForgetVisitorsBefore(std::string_view day) {
     // what makes the markers meaningless.
     std::vector<nlohmann::json> deletes;
     for (int back = 1; back <= kSaltDaysToDelete; ++back) {
-      deletes.push_back({{"DeleteRequest",
-                          {{"Key", ItemKey(dynamodb::SaltPk(dynamodb::AddDays(day, -back)),
-                                           dynamodb::kSaltSk)}}}});
+      deletes.push_back(
+          {{"DeleteRequest",
+            {{"Key", ItemKey(dynamodb::SaltPk(AddDays(day, -back)), dynamodb::kSaltSk)}}}});
     }
     return BatchWrite(std::move(deletes));
   });

@@ -59,7 +59,7 @@ constexpr std::string_view kInsertSite =
     "ON CONFLICT (name) DO NOTHING";
 constexpr std::string_view kUpdateSite =
     "UPDATE sites SET origins = ?2, require_public_key = ?3, public_key_hash = ?4, "
-    "admin_token_hash = ?5, timezone = ?6, settings = ?7 WHERE name = ?1";
+    "admin_token_hash = ?5, timezone = ?6, settings = ?8 WHERE name = ?1";  // ?7: see BindSite
 constexpr std::string_view kMarkVisitor =
     "INSERT INTO visitor_marks (site, day, hash, key) VALUES (?1, ?2, ?3, ?4) "
     "ON CONFLICT DO NOTHING";
@@ -68,7 +68,6 @@ constexpr std::string_view kDeleteSiteCounters = "DELETE FROM counters WHERE sit
 constexpr std::string_view kDeleteSiteDays = "DELETE FROM days WHERE site = ?1";
 constexpr std::string_view kDeleteSiteMarks = "DELETE FROM visitor_marks WHERE site = ?1";
 constexpr std::string_view kPing = "SELECT 1 FROM sites LIMIT 1";
-
 
 Result<std::string> OriginsToJson(const std::vector<std::string>& origins) {
   try {
@@ -114,8 +113,22 @@ std::string SettingsToJson(const SiteRecord& site) {
       .dump();
 }
 
-}  // namespace
+// Binds `site` to kInsertSite's or kUpdateSite's parameters, which share
+// their numbering (an UPDATE leaves ?7, created_at, unused: it never changes).
+// `origins` and `settings` must outlive the statement's step.
+void BindSite(SqliteStatement& st, const SiteRecord& site, const std::string& origins,
+              const std::string& settings) {
+  st.BindText(1, site.name);
+  st.BindText(2, origins);
+  st.BindInt64(3, site.require_public_key ? 1 : 0);
+  st.BindText(4, site.public_key_hash);
+  st.BindText(5, site.admin_token_hash);
+  st.BindText(6, site.timezone);
+  st.BindInt64(7, site.created_at);
+  st.BindText(8, settings);
+}
 
+}  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
                                                        Durability durability) {
@@ -423,16 +436,9 @@ Status SqliteStore::CreateSite(const SiteRecord& site) {
     std::lock_guard<std::mutex> lock(writer_mu_);
     Result<SqliteStatement*> stmt = writer_->Cached(kInsertSite);
     if (!stmt.ok()) return stmt.status();
-    ScopedStatement st(**stmt);
-    st->BindText(1, site.name);
-    st->BindText(2, *origins);
-    st->BindInt64(3, site.require_public_key ? 1 : 0);
-    st->BindText(4, site.public_key_hash);
-    st->BindText(5, site.admin_token_hash);
-    st->BindText(6, site.timezone);
-    st->BindInt64(7, site.created_at);
     std::string settings = SettingsToJson(site);
-    st->BindText(8, settings);
+    ScopedStatement st(**stmt);
+    BindSite(**stmt, site, *origins, settings);
     if (st->Step() != SQLITE_DONE) return writer_->Error("CreateSite");
     // ON CONFLICT DO NOTHING: no row inserted means the name was taken.
     if (writer_->Changes() == 0) {
@@ -449,15 +455,9 @@ Status SqliteStore::UpdateSite(const SiteRecord& site) {
     std::lock_guard<std::mutex> lock(writer_mu_);
     Result<SqliteStatement*> stmt = writer_->Cached(kUpdateSite);
     if (!stmt.ok()) return stmt.status();
-    ScopedStatement st(**stmt);
-    st->BindText(1, site.name);
-    st->BindText(2, *origins);
-    st->BindInt64(3, site.require_public_key ? 1 : 0);
-    st->BindText(4, site.public_key_hash);
-    st->BindText(5, site.admin_token_hash);
-    st->BindText(6, site.timezone);
     std::string settings = SettingsToJson(site);
-    st->BindText(7, settings);
+    ScopedStatement st(**stmt);
+    BindSite(**stmt, site, *origins, settings);
     if (st->Step() != SQLITE_DONE) return writer_->Error("UpdateSite");
     if (writer_->Changes() == 0) return Status::NotFound("site '" + site.name + "' not found");
     return Status::Ok();
