@@ -1,5 +1,6 @@
 #include "server/date_header.h"
 
+#include <chrono>
 #include <ctime>
 #include <string>
 
@@ -19,9 +20,12 @@ TEST(FormatHttpDateTest, FormatsImfFixdate) {
 }
 
 TEST(CurrentHttpDateTest, IsNowAndCached) {
-  std::time_t before = std::time(nullptr);
+  // The same clock CurrentHttpDate reads: std::time() uses the coarse clock,
+  // which can still show the previous second when system_clock shows the next.
+  auto now = [] { return std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()); };
+  std::time_t before = now();
   std::string first(CurrentHttpDate());
-  std::time_t after = std::time(nullptr);
+  std::time_t after = now();
   char expected_before[kHttpDateLength], expected_after[kHttpDateLength];
   FormatHttpDate(before, expected_before);
   FormatHttpDate(after, expected_after);
