@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   libboost-dev libboost-system-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libssl-dev libcctz-dev tzdata libcurl4-openssl-dev
+  libsqlite3-dev libssl-dev libcctz-dev tzdata ca-certificates
   nodejs  # builds the web pages (npm comes with it)
 )
 if [[ "${1:-}" == "--test" ]]; then
@@ -18,7 +18,8 @@ if [[ "${1:-}" == "--test" ]]; then
   # The Lambda package (deploy/aws/package.sh) and its test and benchmark
   # (tests/lambda, bench/lambda: the Python 3 + boto3 side of the comparison).
   # cfn-lint is not in Debian: pipx install cfn-lint (else its test is skipped).
-  packages+=(patchelf zip unzip python3-boto3)
+  # advzip (advancecomp) recompresses the zip with zopfli.
+  packages+=(patchelf zip unzip advancecomp python3-boto3)
 fi
 
 missing=()

@@ -34,12 +34,17 @@ while (($#)); do
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-for tool in patchelf zip ldd strip; do
+for tool in patchelf zip advzip ldd strip; do
   command -v "$tool" >/dev/null || { echo "package.sh: $tool is missing" >&2; exit 1; }
 done
 
 if [[ -z $binary ]]; then
+  # Small rather than fast (the function waits on the network, not the CPU):
+  # -Os, unused code dropped at link time, OpenSSL linked statically (only
+  # what is used), and no web pages compiled in (the site is on S3).
   cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTALLY_BUILD_TESTS=OFF \
+    -DCMAKE_CXX_FLAGS_RELEASE="-Os -DNDEBUG" -DCMAKE_CXX_FLAGS="-ffunction-sections -fdata-sections" \
+    -DCMAKE_EXE_LINKER_FLAGS="-Wl,--gc-sections" -DTALLY_STATIC_OPENSSL=ON -DTALLY_WEB_ASSETS=OFF \
     >/dev/null
   ninja -C "$build_dir" -j"${JOBS:-2}" tally-lambda >&2
   binary=$build_dir/src/lambda/tally-lambda
@@ -71,15 +76,22 @@ patchelf --set-interpreter "$task_root/lib/$loader_name" "$stage/bootstrap"
 patchelf --force-rpath --set-rpath "$task_root/lib" "$stage/bootstrap"
 chmod 755 "$stage/bootstrap" "$stage/lib/$loader_name"
 
-# Time zones: the compiled TZif files only (no tables, no posix/ or right/
-# duplicates), so that days follow any IANA zone.
+# Time zones: the compiled TZif files (no tables, no posix/ or right/
+# duplicates), and the aliases (US/Eastern, Europe/Kiev, ...) as the relative
+# symbolic links tzdata makes them, so that days follow any IANA zone name.
 zoneinfo=${TZDIR:-/usr/share/zoneinfo}
 mkdir -p "$stage/zoneinfo"
-(cd "$zoneinfo" && find . -type f ! -path './posix/*' ! -path './right/*' \
-   ! -name '*.tab' ! -name '*.zi' ! -name 'leapseconds' ! -name 'tzdata.zi' \
-   ! -name 'leap-seconds.list' ! -name 'SECURITY' -print0 |
+(cd "$zoneinfo" && find . \( -type f -o -type l \) ! -path './posix/*' ! -path './right/*' \
+   ! -name '*.tab' ! -name '*.zi' ! -name 'leapseconds' ! -name 'leap-seconds.list' \
+   ! -name 'SECURITY' ! -name 'posixrules' -print0 |
    while IFS= read -r -d '' f; do
-     if head -c 4 "$f" | grep -q TZif; then
+     if [[ -L $f ]]; then
+       target=$(readlink "$f")
+       # Only links that stay inside the tree and end at a TZif file.
+       [[ $target != /* ]] && head -c 4 "$f" 2>/dev/null | grep -q TZif || continue
+       mkdir -p "$stage/zoneinfo/$(dirname "$f")"
+       ln -sfn "$target" "$stage/zoneinfo/$f"
+     elif head -c 4 "$f" | grep -q TZif; then
        mkdir -p "$stage/zoneinfo/$(dirname "$f")"
        cp "$f" "$stage/zoneinfo/$f"
      fi
@@ -87,5 +99,8 @@ mkdir -p "$stage/zoneinfo"
 
 mkdir -p "$(dirname "$out")"
 rm -f "$out"
-(cd "$stage" && zip -q -9 -r -X "$out" bootstrap lib zoneinfo)
+# -y keeps the zone aliases as links (Lambda unpacks them as such); advzip
+# then recompresses every entry with zopfli, still plain deflate.
+(cd "$stage" && zip -q -9 -r -X -y "$out" bootstrap lib zoneinfo)
+advzip -q -z -4 "$out"
 echo "$out: $(stat -c %s "$out") bytes ($(ls "$stage/lib" | wc -l) files in lib/)" >&2

@@ -13,7 +13,8 @@ struct StaticAsset {
   std::string_view body;
 };
 
-// All embedded assets. Thread-safe, never empty in a built binary.
+// All embedded assets. Thread-safe; empty only in a build without
+// TALLY_WEB_ASSETS (the Lambda's).
 std::span<const StaticAsset> StaticAssets();
 
 // The asset served at `path`: exact match, or `path` + "index.html" for a

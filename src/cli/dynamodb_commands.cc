@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "store/dynamodb/aws_config.h"
+#include "aws/aws_config.h"
 #include "store/dynamodb/dynamodb_client.h"
 #include "store/dynamodb/dynamodb_table.h"
 

@@ -10,9 +10,9 @@
 #include "api/compat_endpoints.h"
 #include "api/site_admin.h"
 #include "auth/token.h"
+#include "aws/aws_config.h"
 #include "lambda/api_gateway_event.h"
 #include "lambda/ssm_parameter.h"
-#include "store/dynamodb/aws_config.h"
 
 namespace tally::lambda {
 namespace {

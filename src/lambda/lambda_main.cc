@@ -16,9 +16,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "aws/aws_config.h"
 #include "lambda/lambda_app.h"
 #include "lambda/runtime_client.h"
-#include "store/dynamodb/aws_config.h"
 #include "store/dynamodb/dynamodb_store.h"
 
 namespace {

@@ -1,6 +1,7 @@
 // RuntimeClient: the AWS Lambda Runtime API (2018-06-01) as documented in
 // "Using the Lambda runtime API for custom runtimes", over plain HTTP to the
-// endpoint in AWS_LAMBDA_RUNTIME_API (host:port on loopback), with libcurl.
+// endpoint in AWS_LAMBDA_RUNTIME_API (host:port on loopback), over one
+// kept-alive connection (aws/http_client.h).
 //
 //   GET  /2018-06-01/runtime/invocation/next          (no timeout: blocks
 //        until an event arrives; the sandbox may freeze meanwhile)
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "aws/http_client.h"
 #include "common/status.h"
 
 namespace tally::lambda {
@@ -32,9 +34,8 @@ struct Invocation {
 class RuntimeClient {
  public:
   // Makes a client for `endpoint` ("host:port", as in AWS_LAMBDA_RUNTIME_API).
-  // No request is sent yet.
-  explicit RuntimeClient(std::string endpoint);
-  ~RuntimeClient();
+  // No request is sent yet; with a malformed endpoint every call fails.
+  explicit RuntimeClient(std::string_view endpoint);
   RuntimeClient(const RuntimeClient&) = delete;
   RuntimeClient& operator=(const RuntimeClient&) = delete;
 
@@ -57,18 +58,10 @@ class RuntimeClient {
   Status PostInitError(std::string_view error_type, std::string_view message);
 
  private:
-  struct Reply {
-    long status = 0;
-    std::string body;
-    std::string request_id, deadline, trace_id, function_arn;
-  };
-  Status Post(const std::string& path, std::string_view body, std::string_view error_type,
-              long expected);
-  Status Perform(const std::string& path, const std::string* post_body, std::string_view error_type,
-                 Reply* reply);
+  Status Post(const std::string& path, std::string_view body, std::string_view error_type);
 
-  const std::string base_;  // "http://host:port/2018-06-01"
-  void* curl_ = nullptr;    // CURL*, reused so the connection stays open
+  std::unique_ptr<HttpClient> http_;  // null if the endpoint is malformed
+  Status endpoint_status_;
 };
 
 // The error document Lambda expects in /error and /init/error bodies.

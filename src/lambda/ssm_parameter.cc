@@ -1,19 +1,15 @@
 #include "lambda/ssm_parameter.h"
 
-#include <curl/curl.h>
-
+#include <chrono>
 #include <cstdlib>
-#include <mutex>
 
 #include <nlohmann/json.hpp>
 
+#include "aws/http_client.h"
+#include "aws/sigv4.h"
+
 namespace tally::lambda {
 namespace {
-
-size_t AppendToString(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -32,51 +28,20 @@ std::string SsmEndpoint(const AwsConfig& config) {
 
 Result<std::string> GetParameter(const AwsConfig& config, std::string_view endpoint,
                                  std::string_view name) {
-  static std::once_flag init;
-  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return Status::Internal("curl_easy_init failed");
-
-  const std::string url = std::string(endpoint) + "/";
-  const std::string body =
-      nlohmann::json{{"Name", std::string(name)}, {"WithDecryption", true}}.dump();
-  const std::string provider = "aws:amz:" + config.region + ":ssm";
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/x-amz-json-1.1");
-  headers = curl_slist_append(headers, "X-Amz-Target: AmazonSSM.GetParameter");
-  // No "Expect:" override: libcurl would sign that empty header too, and
-  // SSM would refuse the signature. The body is far below the size at which
-  // libcurl sends Expect: 100-continue.
-  if (!config.session_token.empty()) {
-    const std::string token = "X-Amz-Security-Token: " + config.session_token;
-    headers = curl_slist_append(headers, token.c_str());
-  }
-  std::string response;
-  char error[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, provider.c_str());
-  curl_easy_setopt(curl, CURLOPT_USERNAME, config.access_key_id.c_str());
-  curl_easy_setopt(curl, CURLOPT_PASSWORD, config.secret_access_key.c_str());
-  if (!config.ca_bundle.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config.ca_bundle.c_str());
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &AppendToString);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
-  CURLcode code = curl_easy_perform(curl);
-  long http_status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (code != CURLE_OK) {
-    return Status::Unavailable("SSM unreachable: " +
-                               std::string(error[0] != '\0' ? error : curl_easy_strerror(code)));
-  }
-  nlohmann::json answer = nlohmann::json::parse(response, nullptr, /*allow_exceptions=*/false);
+  HttpClientOptions options;
+  options.connect_timeout = std::chrono::seconds(2);
+  options.ca_bundle = config.ca_bundle;
+  auto client = HttpClient::Create(endpoint, options);
+  if (!client.ok()) return Status::InvalidArgument("SSM endpoint: " + client.status().message());
+  HttpRequest request;
+  request.body = nlohmann::json{{"Name", std::string(name)}, {"WithDecryption", true}}.dump();
+  request.headers.emplace_back("Content-Type", "application/x-amz-json-1.1");
+  request.headers.emplace_back("X-Amz-Target", "AmazonSSM.GetParameter");
+  SignV4(config, "ssm", (*client)->host_header(), std::chrono::system_clock::now(), &request);
+  HttpResponse reply = (*client)->Send(request, HttpClient::Clock::now() + std::chrono::seconds(5));
+  if (!reply.status.ok()) return Status::Unavailable("SSM unreachable: " + reply.status.message());
+  const int http_status = reply.code;
+  nlohmann::json answer = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
   if (http_status != 200) {
     std::string type;
     if (answer.is_object() && answer.contains("__type") && answer["__type"].is_string()) {

@@ -1,7 +1,7 @@
 // Reads one parameter from AWS Systems Manager Parameter Store
 // (GetParameter, JSON 1.1 protocol, target AmazonSSM.GetParameter) with
 // WithDecryption, so a SecureString comes back in plain text. Signed with
-// libcurl's built-in SigV4 (service "ssm"), like the DynamoDB client.
+// SigV4 (service "ssm"), like the DynamoDB client.
 //
 // Thread safety: a free function; call from any thread.
 #pragma once
@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "aws/aws_config.h"
 #include "common/status.h"
-#include "store/dynamodb/aws_config.h"
 
 namespace tally::lambda {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <system_error>
 
-#include "store/dynamodb/aws_config.h"
+#include "aws/aws_config.h"
 #include "store/dynamodb/dynamodb_store.h"
 #include "store/sqlite/sqlite_store.h"
 

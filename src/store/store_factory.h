@@ -17,7 +17,7 @@ namespace tally {
 //   sqlite:PATH  a SQLite file (created if missing, with its parent
 //                directories); PATH may be relative to the working directory.
 //   dynamodb:TABLE  a DynamoDB table made by `tally dynamodb create-table`,
-//                reached with the AWS_* environment (store/dynamodb/aws_config.h);
+//                reached with the AWS_* environment (aws/aws_config.h);
 //                always strict (DynamoDB acknowledges durable writes only).
 //                InvalidArgument if credentials or region are missing,
 //                Unavailable if DynamoDB or the table cannot be reached.

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "store/dynamodb/aws_config.h"
+#include "aws/aws_config.h"
 #include "store/dynamodb/dynamodb_client.h"
 
 namespace tally::testing {

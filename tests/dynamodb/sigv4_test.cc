@@ -1,4 +1,4 @@
-// Our signed DynamoDB request (libcurl's CURLOPT_AWS_SIGV4) against the AWS
+// Our signed DynamoDB request (aws/sigv4.h, through DynamoDbClient) against the AWS
 // SDK for JavaScript's own signer (@smithy/signature-v4): for the same
 // request, keys, session token and time, the Authorization headers must be
 // equal. The request is captured by a loopback listener of the test's own.
@@ -75,7 +75,9 @@ CapturedRequest ServeOne(int listener) {
 }
 
 std::string RunNode(const std::string& script, const std::string& input) {
-  const std::string in_path = ::testing::TempDir() + "/sigv4_input.json";
+  // Per process: ctest runs the test variants in parallel.
+  const std::string in_path =
+      ::testing::TempDir() + "/sigv4_input_" + std::to_string(::getpid()) + ".json";
   std::ofstream(in_path) << input;
   const std::string cmd =
       "cd '" + testing::DynamoDbTestDir() + "' && node " + script + " < '" + in_path + "' 2>&1";
@@ -117,7 +119,7 @@ TEST_P(SigV4Test, OurAuthorizationEqualsTheAwsSdkSigners) {
 
   CapturedRequest captured;
   std::thread server([&] { captured = ServeOne(listener); });
-  // A body with non-ASCII and a key long enough that curl might use Expect.
+  // A body with non-ASCII and a long key.
   nlohmann::json body = {{"TableName", "tally"},
                          {"Key",
                           {{"pk", {{"S", "c#example.com#/caf\xC3\xA9 " + std::string(1500, 'x')}}},

@@ -1,24 +1,22 @@
-// DynamoDbClient: DynamoDB's JSON protocol over HTTP(S) with libcurl, signed
-// with libcurl's built-in AWS SigV4 (CURLOPT_AWS_SIGV4; no crypto of ours).
+// DynamoDbClient: DynamoDB's JSON protocol over HTTP(S) (aws/http_client.h),
+// signed with AWS SigV4 (aws/sigv4.h).
 //
 // CallAll sends many requests in parallel over kept-alive connections, at
-// most `max_in_flight` at once, and retries each one that failed in a way
-// worth retrying (connection errors, timeouts, 5xx, throttling) with
-// exponential backoff and jitter until the call's deadline. A retried write
-// may therefore reach DynamoDB more than once: callers make their writes
-// idempotent (conditions, tokens; see dynamodb_hit_writer.h).
+// most `max_in_flight` at once, and retries those that failed in a way worth
+// retrying (connection errors, timeouts, 5xx, throttling) with exponential
+// backoff and jitter until the call's deadline: every round sends what is
+// left, then waits one backoff. A retried write may therefore reach DynamoDB
+// more than once: callers make their writes idempotent (conditions, tokens;
+// see dynamodb_hit_writer.h).
 //
-// Thread safety: every method may be called from any thread, concurrently.
-// Each call borrows a transfer session (a curl multi handle with its easy
-// handles and connection cache) from a pool, so concurrent calls never
-// share a curl handle, and connections are reused across calls.
+// Thread safety: every method may be called from any thread, concurrently
+// (the HTTP client keeps one set of connections per concurrent call).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,8 +24,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "aws/aws_config.h"
+#include "aws/http_client.h"
 #include "common/status.h"
-#include "store/dynamodb/aws_config.h"
 #include "store/dynamodb/retry_policy.h"
 
 namespace tally {
@@ -100,20 +99,11 @@ class DynamoDbClient {
   DynamoDbClientStats stats() const;
 
  private:
-  class Session;
-
-  DynamoDbClient(AwsConfig config, DynamoDbClientOptions options);
-  std::unique_ptr<Session> AcquireSession();
-  void ReleaseSession(std::unique_ptr<Session> session);
+  DynamoDbClient(AwsConfig config, DynamoDbClientOptions options, std::unique_ptr<HttpClient> http);
 
   const AwsConfig config_;
   const DynamoDbClientOptions options_;
-  const std::string url_;
-  const std::string sigv4_provider_;  // "aws:amz:REGION:dynamodb"
-  const std::string userpwd_;
-
-  std::mutex mu_;
-  std::vector<std::unique_ptr<Session>> idle_sessions_;  // guarded by mu_
+  const std::unique_ptr<HttpClient> http_;
 
   std::atomic<int64_t> requests_{0};
   std::atomic<int64_t> retries_{0};

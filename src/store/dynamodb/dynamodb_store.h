@@ -30,7 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
-#include "store/dynamodb/aws_config.h"
+#include "aws/aws_config.h"
 #include "store/dynamodb/dynamodb_client.h"
 #include "store/dynamodb/dynamodb_hit_writer.h"
 #include "store/store.h"

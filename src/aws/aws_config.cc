@@ -1,4 +1,4 @@
-#include "store/dynamodb/aws_config.h"
+#include "aws/aws_config.h"
 
 #include <cstdlib>
 #include <filesystem>

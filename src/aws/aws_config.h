@@ -20,7 +20,7 @@ struct AwsConfig {
   // Scheme, host and optional port, no trailing slash, e.g.
   // "https://dynamodb.eu-west-1.amazonaws.com" or "http://127.0.0.1:4567".
   std::string endpoint;
-  // PEM bundle of trusted CAs for https; empty: libcurl's built-in default.
+  // PEM bundle of trusted CAs for https; empty: OpenSSL's default paths.
   std::string ca_bundle;
 
   // Reads AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
