@@ -62,7 +62,8 @@ class HttpClient {
   // Sends requests[i] and fills responses[i] (the spans must have equal
   // sizes), at most max_in_flight at once. Returns when every request is
   // answered or has failed; whatever is not answered by `deadline` fails as
-  // Unavailable. Clock::time_point::max() means no deadline.
+  // Unavailable. Clock::time_point::max() means no deadline. Name resolution
+  // (getaddrinfo) is the one step the deadline cannot cut short.
   void SendAll(std::span<const HttpRequest> requests, std::span<HttpResponse> responses,
                Clock::time_point deadline);
 
