@@ -29,7 +29,7 @@
 #include "api/validation.h"
 #include "auth/token.h"
 #include "common/blocking_executor.h"
-#include "store/store_factory.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace tally {
 namespace {
@@ -85,7 +85,7 @@ World* TheWorld() {
     std::atexit([] { std::filesystem::remove_all(TheWorld()->dir); });
     // Relaxed: fsync per input would make fuzzing a hundred times slower and
     // durability is not what is fuzzed here.
-    auto store = OpenStore("sqlite:" + w->dir + "/fuzz.db", Durability::kRelaxed);
+    auto store = SqliteStore::Open(w->dir + "/fuzz.db", Durability::kRelaxed);
     if (!store.ok()) {
       std::fprintf(stderr, "cannot open store: %s\n", store.status().ToString().c_str());
       std::abort();
