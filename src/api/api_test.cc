@@ -518,12 +518,18 @@ TEST_P(ApiTest, DaysFollowTheSitesTimeZone) {
                  R"({"timezone":"America/New_York"})")
                 .status,
             200);
-  EXPECT_EQ(
-      Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()}, R"({"timezone":"Mars/Olympus"})")
-          .status,
-      400);
+  Response refused =
+      Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()}, R"({"timezone":"Mars/Olympus"})");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(Json(refused)["error"]["code"], "invalid_site_settings");
   // 2026-11-26 00:00 UTC is still the 25th in New York.
   Call(Method::kPost, "/v1/sites/example.com/hits");
+  // Setting a counter answers with today's numbers in the site's zone too:
+  // the hit above is on New York's 25th, UTC's 26th has none.
+  Response set = Call(Method::kPut, "/v1/sites/example.com/counters", "key=/", {Admin()},
+                      R"({"hits":1})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(Json(set)["today"]["hits"], 1) << set.body;
   clock_.now += 4 * 3600;  // 23:00 in New York: same day
   EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits"))["today"]["hits"], 2);
   clock_.now += 2 * 3600;  // 01:00 on the 26th in New York: a new day

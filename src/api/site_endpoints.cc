@@ -131,7 +131,11 @@ void SiteEndpoints::Update(const Request& request, std::string_view site, Respon
     }
     auto updated = UpdateSite(ctx_.store, name, *settings);
     if (!updated.ok()) {
-      SetErrorFromStatus(response, updated.status(), "site_not_found");
+      if (updated.status().code() == StatusCode::kInvalidArgument) {
+        SetError(response, 400, "invalid_site_settings", updated.status().message());
+      } else {
+        SetErrorFromStatus(response, updated.status(), "site_not_found");
+      }
       return response;
     }
     ctx_.sites.Put(*updated);
