@@ -347,7 +347,7 @@ void HttpClient::SendAll(std::span<const HttpRequest> requests, std::span<HttpRe
   std::exception_ptr failure;
   const size_t workers = std::min(requests.size(), static_cast<size_t>(options_.max_in_flight));
   for (size_t i = 0; i < workers; ++i) {
-    asio::co_spawn(session->io(), worker(), [&failure](std::exception_ptr e) {
+    asio::co_spawn(session->io(), worker(), [&failure](const std::exception_ptr& e) {
       if (e && !failure) failure = e;
     });
   }
