@@ -22,10 +22,12 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
 #include "store/sqlite/sqlite_connection.h"
+#include "store/sqlite/visitor_mark_cache.h"
 #include "store/store.h"
 
 namespace tally {
@@ -76,9 +78,10 @@ class SqliteStore : public Store {
   // The database file this store was opened on.
   const std::string& path() const { return path_; }
 
-  // For tests: the write connection's PRAGMA synchronous (2 = FULL,
-  // 1 = NORMAL), to prove that the durability mode reached SQLite.
-  Result<int64_t> SynchronousLevelForTesting();
+  // For tests: the write connection's integer PRAGMA `pragma` (e.g.
+  // "synchronous": 2 = FULL, 1 = NORMAL), to prove that settings reached
+  // SQLite.
+  Result<int64_t> WriterPragmaForTesting(const std::string& pragma);
 
  private:
   // A read connection borrowed from the pool; goes back on destruction.
@@ -93,7 +96,7 @@ class SqliteStore : public Store {
     }
     SqliteConnection& operator*() { return *conn_; }
     SqliteConnection* operator->() { return conn_.get(); }
-  
+
    private:
     SqliteStore* store_;
     std::unique_ptr<SqliteConnection> conn_;
@@ -106,6 +109,9 @@ class SqliteStore : public Store {
   Result<ReaderLease> AcquireReader();
   void ReleaseReader(std::unique_ptr<SqliteConnection> reader);
 
+  // About 2 MiB of markers; when full, the cache starts over.
+  static constexpr size_t kVisitorMarkCacheCapacity = 16384;
+
   const std::string path_;
   const Durability durability_;
   std::string wal_path_;  // set in the constructor, then constant
@@ -114,6 +120,13 @@ class SqliteStore : public Store {
   // connection to close checkpoints the WAL into the main file.
   std::mutex writer_mu_;
   std::unique_ptr<SqliteConnection> writer_;  // guarded by writer_mu_
+  // Visitor markers known to be committed, and the PRAGMA data_version at
+  // our last write (another connection's commit changes it). Guarded by
+  // writer_mu_.
+  VisitorMarkCache marks_{kVisitorMarkCacheCapacity};
+  int64_t data_version_ = -1;
+  // ApplyHits' markers of the current batch: (delta index, hash). Reused.
+  std::vector<std::pair<size_t, std::string_view>> batch_marks_;
 
   std::mutex readers_mu_;
   std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;  // guarded by readers_mu_

@@ -82,6 +82,7 @@ Result<std::string> SqliteStore::DailySalt(std::string_view day, std::string_vie
 Status SqliteStore::ForgetVisitorsBefore(std::string_view day) {
   return NoThrow("ForgetVisitorsBefore", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
+    marks_.Clear();  // whatever the outcome: it must not keep deleted markers
     SqliteTransaction txn(*writer_);
     if (Status s = txn.Begin(); !s.ok()) return s;
     for (std::string_view sql : {kForgetSalts, kForgetMarks}) {

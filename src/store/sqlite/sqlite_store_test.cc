@@ -123,18 +123,42 @@ TEST_F(SqliteStoreTest, OpenCreatesWalDatabaseAtLatestSchema) {
   EXPECT_TRUE(store->Ping().ok());
 }
 
+TEST_F(SqliteStoreTest, NewDatabasesUseSmallPagesAndCheckpointByBytes) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*store->WriterPragmaForTesting("page_size"), 1024);
+  EXPECT_EQ(*store->WriterPragmaForTesting("wal_autocheckpoint"), 4096);  // 4 MiB
+  EXPECT_EQ(RawQueryText(path_, "PRAGMA page_size"), "1024");
+}
+
+TEST_F(SqliteStoreTest, AnExistingDatabaseKeepsItsPageSize) {
+  // A file created before 1 KiB pages (SQLite's default, 4 KiB).
+  ASSERT_EQ(RawExec(path_, "PRAGMA page_size = 4096; CREATE TABLE t (x); DROP TABLE t"), SQLITE_OK);
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store);
+    EXPECT_EQ(*store->WriterPragmaForTesting("page_size"), 4096);
+    EXPECT_EQ(*store->WriterPragmaForTesting("wal_autocheckpoint"), 1024);  // still 4 MiB
+    EXPECT_EQ(Hit(*store, "s", "/a", kDay1, 3, 1).hits, 3);
+  }
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(Hit(*store, "s", "/a", kDay1, 1, 1).hits, 4);
+  EXPECT_EQ(RawQueryText(path_, "PRAGMA page_size"), "4096");
+}
+
 TEST_F(SqliteStoreTest, DurabilityModeReachesSqlite) {
   {
     auto strict = OpenStore(Durability::kStrict);
     ASSERT_TRUE(strict);
     EXPECT_EQ(strict->durability(), Durability::kStrict);
-    EXPECT_EQ(*strict->SynchronousLevelForTesting(), 2);  // FULL
+    EXPECT_EQ(*strict->WriterPragmaForTesting("synchronous"), 2);  // FULL
     EXPECT_TRUE(strict->Sync().ok());
   }
   auto relaxed = OpenStore(Durability::kRelaxed);
   ASSERT_TRUE(relaxed);
   EXPECT_EQ(relaxed->durability(), Durability::kRelaxed);
-  EXPECT_EQ(*relaxed->SynchronousLevelForTesting(), 1);  // NORMAL
+  EXPECT_EQ(*relaxed->WriterPragmaForTesting("synchronous"), 1);  // NORMAL
 }
 
 TEST_F(SqliteStoreTest, RelaxedModeSyncsAndKeepsDataAcrossReopen) {
@@ -265,8 +289,37 @@ TEST_F(SqliteStoreTest, FailedApplyHitsAppliesNothing) {
   EXPECT_EQ(ok->hits, 10);  // the first delta was rolled back with the second
   EXPECT_EQ(ok->today_hits, 10);
   EXPECT_EQ(ok->visitors, 0);
-  // The writer is usable afterwards.
-  EXPECT_EQ(Hit(*store, "s", "/ok", kDay1, 1, 0).hits, 11);
+  // The writer is usable afterwards, and the rolled-back visitor marker was
+  // not remembered as written: the visitor still counts.
+  CounterTotals after = Hit(*store, "s", "/ok", kDay1, 1, 1);
+  EXPECT_EQ(after.hits, 11);
+  EXPECT_EQ(after.visitors, 1);
+}
+
+// The writer remembers committed visitor markers to skip re-inserting them;
+// markers deleted behind its back must be counted again, not skipped.
+TEST_F(SqliteStoreTest, AVisitorWhoseMarkerAnotherProcessDeletedCountsAgain) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(Hit(*store, "s", "/a", kDay1, 1, 1).visitors, 1);
+  EXPECT_EQ(Hit(*store, "s", "/a", kDay1, 1, 1).visitors, 1) << "same visitor, same day";
+  ASSERT_EQ(RawExec(path_, "DELETE FROM visitor_marks"), SQLITE_OK);
+  CounterTotals totals = Hit(*store, "s", "/a", kDay1, 1, 1);
+  EXPECT_EQ(totals.visitors, 2);
+  EXPECT_EQ(totals.today_visitors, 2);
+  EXPECT_EQ(Hit(*store, "s", "/a", kDay1, 1, 1).visitors, 2);
+}
+
+TEST_F(SqliteStoreTest, AVisitorOfADeletedSiteCountsAnew) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->CreateSite(MakeSite("s")).ok());
+  EXPECT_EQ(Hit(*store, "s", "/a", kDay1, 1, 1).visitors, 1);
+  ASSERT_TRUE(store->DeleteSite("s").ok());
+  ASSERT_TRUE(store->CreateSite(MakeSite("s")).ok());
+  CounterTotals totals = Hit(*store, "s", "/a", kDay1, 1, 1);
+  EXPECT_EQ(totals.hits, 1);
+  EXPECT_EQ(totals.visitors, 1);
 }
 
 // --- ReadCounter, SetCounter, DeleteCounter, ListCounters -----------------
