@@ -42,7 +42,7 @@ Result<QueryParams> QueryParams::Parse(std::string_view raw, size_t max_params) 
     std::string_view part = raw.substr(0, amp);
     raw = amp == std::string_view::npos ? std::string_view() : raw.substr(amp + 1);
     if (part.empty()) continue;
-    if (q.params_.size() >= max_params) {
+    if (q.size() >= max_params) {
       return Status::InvalidArgument("too many query parameters");
     }
     size_t eq = part.find('=');
@@ -54,13 +54,24 @@ Result<QueryParams> QueryParams::Parse(std::string_view raw, size_t max_params) 
       if (!decoded.ok()) return decoded.status();
       value = std::move(decoded).value();
     }
-    q.params_.emplace_back(std::move(name).value(), std::move(value));
+    q.Add(std::move(name).value(), std::move(value));
   }
   return q;
 }
 
+void QueryParams::Add(std::string name, std::string value) {
+  if (inline_count_ < kInlineParams) {
+    inline_[inline_count_++] = Param(std::move(name), std::move(value));
+  } else {
+    more_.emplace_back(std::move(name), std::move(value));
+  }
+}
+
 const std::string* QueryParams::Find(std::string_view name) const {
-  for (const auto& [n, v] : params_) {
+  for (size_t i = 0; i < inline_count_; ++i) {
+    if (inline_[i].first == name) return &inline_[i].second;
+  }
+  for (const auto& [n, v] : more_) {
     if (n == name) return &v;
   }
   return nullptr;

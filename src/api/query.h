@@ -2,6 +2,8 @@
 // Pure functions, thread-safe.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,7 +29,17 @@ class QueryParams {
   bool Has(std::string_view name) const { return Find(name) != nullptr; }
 
  private:
-  std::vector<std::pair<std::string, std::string>> params_;
+  using Param = std::pair<std::string, std::string>;
+  // The first parameters are kept inline: a hit has one or two, and a vector
+  // of them cost an allocation per request.
+  static constexpr size_t kInlineParams = 4;
+
+  size_t size() const { return inline_count_ + more_.size(); }
+  void Add(std::string name, std::string value);
+
+  std::array<Param, kInlineParams> inline_;
+  size_t inline_count_ = 0;
+  std::vector<Param> more_;  // the parameters after the first kInlineParams
 };
 
 }  // namespace tally

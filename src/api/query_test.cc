@@ -35,6 +35,20 @@ TEST(QueryTest, BoundsTheNumberOfParameters) {
   EXPECT_FALSE(QueryParams::Parse(many).ok());
 }
 
+TEST(QueryTest, FindsParametersBeyondTheFirstFew) {
+  auto q = QueryParams::Parse("a=1&b=2&c=3&d=4&e=5&a=6&f=7");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(*q->Find("a"), "1");
+  EXPECT_EQ(*q->Find("d"), "4");
+  EXPECT_EQ(*q->Find("e"), "5");
+  EXPECT_EQ(*q->Find("f"), "7");
+  EXPECT_EQ(q->Find("g"), nullptr);
+  auto limit = QueryParams::Parse("a=1&b=2&c=3&d=4&e=5&f=6", /*max_params=*/6);
+  ASSERT_TRUE(limit.ok());
+  EXPECT_EQ(*limit->Find("f"), "6");
+  EXPECT_FALSE(QueryParams::Parse("a=1&b=2&c=3&d=4&e=5&f=6&g=7", /*max_params=*/6).ok());
+}
+
 TEST(QueryTest, PercentDecodeKeepsPlusInPaths) {
   auto d = PercentDecode("a+b%20c", /*plus_is_space=*/false);
   ASSERT_TRUE(d.ok());

@@ -24,6 +24,15 @@ struct CounterRefHash {
 
 }  // namespace
 
+CountingService::QueuedVisitor::QueuedVisitor(std::string_view hash) {
+  if (hash.size() <= inline_.size()) {
+    std::copy(hash.begin(), hash.end(), inline_.begin());
+    inline_size_ = static_cast<uint8_t>(hash.size());
+  } else {
+    long_.assign(hash);
+  }
+}
+
 CountingService::CountingService(Store& store, CountingOptions options, Metrics* metrics)
     : store_(store),
       durability_(store.durability()),
@@ -47,7 +56,7 @@ Status CountingService::Submit(std::string_view site, std::string_view key, std:
       return Status::ResourceExhausted("too many hits waiting to be written");
     }
     queue_.push_back(PendingHit{std::string(site), std::string(key), std::string(day),
-                                std::string(visitor), done, amount});
+                                QueuedVisitor(visitor), done, amount});
     if (metrics_) metrics_->writer_queue_depth.store(queue_.size(), std::memory_order_relaxed);
   }
   work_ready_.notify_one();
@@ -144,7 +153,8 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
     }
     deltas_[group].hits += hit.amount;
     group_of_hit_.push_back(group);
-    if (!hit.visitor.empty()) visitor_refs_.emplace_back(group, hit.visitor);
+    // The view stays valid: `batch` does not change until the commit is done.
+    if (!hit.visitor.view().empty()) visitor_refs_.emplace_back(group, hit.visitor.view());
     ++kept_count;
   }
   // Each delta gets its distinct visitors as one contiguous span.

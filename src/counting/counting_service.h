@@ -12,6 +12,7 @@
 // writer thread and must not block.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -85,11 +86,27 @@ class CountingService {
   void Stop();
 
  private:
+  // A visitor hash, inline up to VisitorHasher's 32 bytes: as a std::string
+  // (over the 15-byte small-string buffer) it cost an allocation per hit.
+  class QueuedVisitor {
+   public:
+    QueuedVisitor() = default;
+    explicit QueuedVisitor(std::string_view hash);
+    std::string_view view() const {
+      return long_.empty() ? std::string_view(inline_.data(), inline_size_) : long_;
+    }
+
+   private:
+    std::array<char, 32> inline_{};
+    uint8_t inline_size_ = 0;
+    std::string long_;  // a hash longer than inline_ (not VisitorHasher's)
+  };
+
   struct PendingHit {
     std::string site;
     std::string key;
     std::string day;
-    std::string visitor;
+    QueuedVisitor visitor;
     HitCompletion* done = nullptr;
     int64_t amount = 1;
   };

@@ -172,6 +172,20 @@ TEST(CountingServiceTest, PassesEachCountersDistinctVisitorsToTheStore) {
   EXPECT_EQ(store.visitors_seen["/b"], (std::set<std::string>{"v0", "v2"}));
 }
 
+TEST(CountingServiceTest, PassesVisitorHashesOfAnyLengthIntact) {
+  ScriptedStore store;
+  CountingService service(store, {}, nullptr);
+  Recorder r;
+  const std::string hex32(32, 'f');           // VisitorHasher's size: kept inline
+  const std::string longer = hex32 + "0123";  // longer: kept apart
+  ASSERT_TRUE(service.Submit("s", "/a", "d", hex32, &r).ok());
+  ASSERT_TRUE(service.Submit("s", "/a", "d", longer, &r).ok());
+  ASSERT_TRUE(service.Submit("s", "/a", "d", "", &r).ok());
+  r.WaitFor(3);
+  std::lock_guard lock(store.mu);
+  EXPECT_EQ(store.visitors_seen["/a"], (std::set<std::string>{hex32, longer}));
+}
+
 TEST(CountingServiceTest, AmountsTakeARangeOfNumbers) {
   ScriptedStore store;
   store.delay = std::chrono::milliseconds(20);
