@@ -48,7 +48,7 @@ bool OpsEndpoints::Static(std::string_view path, ResponseSink& sink) {
   const StaticAsset* asset = FindStaticAsset(path);
   if (asset == nullptr) return false;
   Response response;
-  response.content_type.assign(asset->content_type);
+  response.content_type = asset->content_type;
   response.body.assign(asset->body);
   // Pages change with each release; let browsers revalidate them.
   response.SetHeader("Cache-Control", path.ends_with(".js") ? "public, max-age=300" : "no-cache");

@@ -1,6 +1,7 @@
 // See request.h.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,13 +30,31 @@ class EventSource {
   virtual void Attach(std::shared_ptr<EventSink> sink) = 0;
 };
 
+// A response header's name: a string literal (only char arrays convert), so
+// that naming a header never allocates (names such as
+// Access-Control-Allow-Origin are longer than a std::string holds without a
+// heap block).
+class HeaderName {
+ public:
+  template <size_t N>
+  constexpr HeaderName(const char (&literal)[N])  // NOLINT(google-explicit-constructor)
+      : name_(literal, N - 1) {}
+  operator std::string_view() const { return name_; }  // NOLINT(google-explicit-constructor)
+  std::string_view view() const { return name_; }
+
+ private:
+  std::string_view name_;
+};
+
 struct Response {
   int status = 200;
-  std::string content_type = "application/json";
+  // A string literal (every content type the api sends is one), for the
+  // same reason as HeaderName.
+  std::string_view content_type = "application/json";
   std::string body;
   // Extra headers (CORS, Retry-After, Cache-Control, ...). Names as they
   // should be sent.
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<HeaderName, std::string>> headers;
   // Set by the api when the connection should be closed after this response
   // (e.g. the request could not be framed reliably).
   bool close_connection = false;
@@ -43,18 +62,18 @@ struct Response {
   // for what `events` pushes, and is closed afterwards.
   std::shared_ptr<EventSource> events;
 
-  void SetHeader(std::string_view name, std::string_view value) {
+  void SetHeader(HeaderName name, std::string_view value) {
     for (auto& h : headers) {
-      if (h.first == name) {
+      if (h.first.view() == name.view()) {
         h.second.assign(value);
         return;
       }
     }
-    headers.emplace_back(std::string(name), std::string(value));
+    headers.emplace_back(name, std::string(value));
   }
   std::string_view Header(std::string_view name) const {
     for (const auto& h : headers) {
-      if (h.first == name) return h.second;
+      if (h.first.view() == name) return h.second;
     }
     return {};
   }

@@ -251,15 +251,15 @@ json EncodeResponse(const Response& response, PayloadFormat format) {
   out["statusCode"] = response.status;
   // Header name (as first sent) → values, in order of first appearance.
   std::vector<std::pair<std::string, std::vector<std::string>>> headers;
-  auto add = [&headers](const std::string& name, const std::string& value) {
+  auto add = [&headers](std::string_view name, std::string_view value) {
     std::string lower = Lower(name);
     for (auto& [n, values] : headers) {
       if (Lower(n) == lower) {
-        values.push_back(value);
+        values.emplace_back(value);
         return;
       }
     }
-    headers.push_back({name, {value}});
+    headers.push_back({std::string(name), {std::string(value)}});
   };
   if (!response.content_type.empty()) add("Content-Type", response.content_type);
   for (const auto& [name, value] : response.headers) add(name, value);

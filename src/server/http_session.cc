@@ -375,8 +375,7 @@ void HttpSession::WriteError(Self self, int status, const char* code, const char
 void HttpSession::DoWrite(Self self) {
   phase_ = Phase::kWriting;
   const bool streaming = response_.events != nullptr && !head_request_;
-  close_after_write_ =
-      !keep_alive_ || response_.close_connection || host_.stopping || streaming;
+  close_after_write_ = !keep_alive_ || response_.close_connection || host_.stopping || streaming;
   bool body_allowed = StatusAllowsBody(response_.status);
   // A live response's length is unknown: it ends when the connection does.
   SerializeHead(body_allowed && !streaming);
@@ -527,11 +526,12 @@ void HttpSession::SerializeHead(bool body_allowed) {
   } else if (http10_) {
     head_.append("Connection: keep-alive\r\n");  // HTTP/1.0 closes unless told
   }
-  for (const auto& [name, value] : response_.headers) {
+  for (const auto& [header_name, value] : response_.headers) {
+    const std::string_view name = header_name;
     if (name.empty() || IsFramingHeader(name) || !IsSafeFieldText(name) ||
         !IsSafeFieldText(value)) {
       spdlog::warn("http: dropping response header field '{}' (framing or unsafe characters)",
-                   IsSafeFieldText(name) ? name : std::string("?"));
+                   IsSafeFieldText(name) ? name : std::string_view("?"));
       continue;
     }
     head_.append(name).append(": ").append(value).append("\r\n");
