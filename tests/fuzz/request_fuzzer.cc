@@ -39,9 +39,10 @@ namespace {
 constexpr std::string_view kRootToken = "fuzz-root-token-0123456789abcdef";
 
 [[noreturn]] void Die(const char* why, const Request& request, const Response& response) {
-  std::fprintf(stderr, "INVARIANT BROKEN: %s\nrequest: %s?%s\nresponse %d %s: %s\n", why,
+  std::fprintf(stderr, "INVARIANT BROKEN: %s\nrequest: %s?%s\nresponse %d %.*s: %s\n", why,
                request.path.c_str(), request.query.c_str(), response.status,
-               response.content_type.c_str(), response.body.c_str());
+               static_cast<int>(response.content_type.size()), response.content_type.data(),
+               response.body.c_str());
   std::abort();
 }
 
