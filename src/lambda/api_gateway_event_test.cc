@@ -1,21 +1,13 @@
 #include "lambda/api_gateway_event.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
+
+#include "lambda/test_events.h"
 
 namespace tally::lambda {
 namespace {
 
 using nlohmann::json;
-
-json LoadFixture(const std::string& name) {
-  std::ifstream in(std::string(TALLY_LAMBDA_TESTDATA) + "/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str());
-}
 
 TEST(ApiGatewayEventTest, DecodesAwsRestApiSample) {
   auto decoded = DecodeEvent(LoadFixture("apigw-request.json"));

@@ -4,54 +4,17 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "lambda/test_events.h"
 #include "store/store_factory.h"
 
 namespace tally::lambda {
 namespace {
 
 using nlohmann::json;
-
-json LoadFixture(const std::string& name) {
-  std::ifstream in(std::string(TALLY_LAMBDA_TESTDATA) + "/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return json::parse(text.str());
-}
-
-// AWS's REST API sample event turned into a Tally request.
-std::string RestEvent(const std::string& method, const std::string& path, json query,
-                      json headers = json::object(), std::string body = "") {
-  json event = LoadFixture("apigw-request.json");
-  event["httpMethod"] = method;
-  event["path"] = path;
-  event["multiValueQueryStringParameters"] = query.empty() ? json(nullptr) : query;
-  event["queryStringParameters"] = nullptr;
-  json multi = event["multiValueHeaders"];
-  for (auto it = headers.begin(); it != headers.end(); ++it) multi[it.key()] = {*it};
-  event["multiValueHeaders"] = multi;
-  event["body"] = body.empty() ? json(nullptr) : json(body);
-  return event.dump();
-}
-
-// AWS's HTTP API sample event turned into a Tally request.
-std::string HttpEvent(const std::string& method, const std::string& path, std::string query,
-                      json headers = json::object()) {
-  json event = LoadFixture("apigw-v2-request-iam.json");
-  event["requestContext"]["http"]["method"] = method;
-  event["requestContext"]["http"]["path"] = path;
-  event["requestContext"]["http"]["sourceIp"] = "203.0.113.9";
-  event["rawPath"] = path;
-  event["rawQueryString"] = query;
-  event["body"] = nullptr;
-  for (auto it = headers.begin(); it != headers.end(); ++it) event["headers"][it.key()] = *it;
-  return event.dump();
-}
 
 class LambdaAppTest : public ::testing::Test {
  protected:

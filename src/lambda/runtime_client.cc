@@ -37,7 +37,7 @@ Result<Invocation> RuntimeClient::Next() {
   if (http_ == nullptr) return endpoint_status_;
   HttpRequest request;
   request.method = "GET";
-  request.target = kApi + std::string("/runtime/invocation/next");
+  request.target = std::string(kApi) + "/runtime/invocation/next";
   // No deadline: `next` blocks until an event arrives, as documented.
   HttpResponse reply = http_->Send(request, HttpClient::Clock::time_point::max());
   if (!reply.status.ok()) {
