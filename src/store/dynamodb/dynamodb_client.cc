@@ -35,7 +35,7 @@ struct Verdict {
   DynamoResult result;
 };
 
-Verdict Judge(HttpResponse& answer) {
+Verdict Judge(const HttpResponse& answer) {
   Verdict v;
   if (!answer.status.ok()) {
     v.retry = true;
