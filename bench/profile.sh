@@ -8,7 +8,9 @@
 # prints one line: answered req/s, p50/p99, hits and milliseconds per commit
 # (from /metrics), bytes written per hit and write calls per commit
 # (/proc/PID/io), the busiest thread's CPU per hit (the group-commit writer)
-# and the whole server's, and wrk's own CPU. With --perf it also records
+# and the whole server's, wrk's own CPU, and, where `perf stat` may count
+# the syscalls tracepoints, commits per fsync/fdatasync (SQLite's and Sync()'s
+# together; "n/a" otherwise). With --perf it also records
 # `perf record -e cpu-clock -g` of the server during the run and leaves
 # perf.data in the printed directory (`perf report -i DIR/perf.data`).
 set -euo pipefail
@@ -39,9 +41,14 @@ if [[ $perf == --perf ]]; then
     >/dev/null 2>&1 &
   perf_pid=$!
 fi
+# fsync + fdatasync calls of the server during the run, if perf can count them.
+perf stat -x, -e syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync -p "$pid" \
+  -o "$tmp/fsync.stat" -- sleep "$seconds" >/dev/null 2>&1 &
+stat_pid=$!
 export -f drive; export root port mode
 /usr/bin/time -f 'WRK_CPU %U %S' -o "$tmp/wrk.time" bash -c "drive ${seconds}s" >"$tmp/wrk.out"
 [[ -z $perf_pid ]] || wait "$perf_pid"
+wait "$stat_pid" || true
 snapshot >"$tmp/after"
 python3 - "$tmp" "$(getconf CLK_TCK)" <<'PY'
 import json, re, sys
@@ -55,10 +62,16 @@ user, sys_ = map(float, open(f"{tmp}/wrk.time").read().split()[1:3])
 hits, commits = d["tally_batch_hits_sum"], d["tally_batch_hits_count"]
 ticks = sorted((v for k, v in d.items() if k.startswith("thread_")), reverse=True)
 us = 1e6 / hz
+try:
+    syncs = sum(float(l.split(",")[0]) for l in open(f"{tmp}/fsync.stat")
+                if "sys_enter_f" in l and l.split(",")[0].replace(".", "").isdigit())
+    per_sync = f"{commits/syncs:.2f}" if syncs else "n/a"
+except OSError:
+    per_sync = "n/a"
 print(f"ok/s {w['ok_per_sec']:.0f}  p50 {w['p50_us']/1000:.2f} ms  p99 {w['p99_us']/1000:.2f} ms  "
       f"hits/commit {hits/commits:.1f}  ms/commit {1000*d['tally_commit_seconds_sum']/commits:.2f}  "
       f"bytes written/hit {d['wchar']/hits:.0f}  writes/commit {d['syscw']/commits:.1f}  "
       f"writer CPU us/hit {ticks[0]*us/hits:.1f}  server CPU us/hit {sum(ticks)*us/hits:.1f}  "
-      f"wrk CPU {user+sys_:.2f} s  non2xx {w['non2xx']}")
+      f"wrk CPU {user+sys_:.2f} s  commits/fsync {per_sync}  non2xx {w['non2xx']}")
 PY
 echo "dir: $tmp"

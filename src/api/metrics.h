@@ -49,6 +49,8 @@ class Histogram {
     buckets_ = std::make_unique<std::atomic<uint64_t>[]>(bounds_.size() + 1);
   }
   void Observe(double value);
+  // How many values were observed.
+  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
   // Appends the histogram in Prometheus text format under `name`.
   void AppendTo(std::string& out, const char* name, const char* help) const;
 

@@ -36,10 +36,12 @@ CountingService::QueuedVisitor::QueuedVisitor(std::string_view hash) {
 CountingService::CountingService(Store& store, CountingOptions options, Metrics* metrics)
     : store_(store),
       durability_(store.durability()),
+      pipelined_(durability_ == Durability::kStrict && store.ApplyHitsNeedsSync()),
       options_(options),
       metrics_(metrics),
       last_sync_(std::chrono::steady_clock::now()) {
   queue_.reserve(1024);
+  if (pipelined_) syncer_ = std::thread([this] { SyncerLoop(); });
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -71,6 +73,8 @@ void CountingService::Stop() {
   }
   work_ready_.notify_one();
   if (writer_.joinable()) writer_.join();
+  // The writer told the syncer it is done; the syncer answers what is left.
+  if (syncer_.joinable()) syncer_.join();
 }
 
 void CountingService::WriterLoop() {
@@ -78,6 +82,8 @@ void CountingService::WriterLoop() {
   std::vector<PendingHit> deferred;
   batch.reserve(1024);
   for (;;) {
+    // Meanwhile hits gather in the queue (bounded: Submit refuses beyond it).
+    if (pipelined_) WaitForCommitTurn();
     {
       std::unique_lock lock(mu_);
       auto has_work = [&] { return !queue_.empty() || !deferred.empty() || stopping_; };
@@ -90,6 +96,14 @@ void CountingService::WriterLoop() {
         }
       } else {
         work_ready_.wait(lock, has_work);
+      }
+      if (pipelined_ && deferred.empty() && !stopping_) {
+        // Hits that arrive while the syncer answers a batch are mostly its
+        // clients coming back: let all of them join this batch rather than
+        // apply the first few alone.
+        lock.unlock();
+        WaitWhileAnswering();
+        lock.lock();
       }
       if (queue_.empty() && deferred.empty() && stopping_) break;
       // Deferred hits (a second day of one counter in the last batch) go first
@@ -116,6 +130,13 @@ void CountingService::WriterLoop() {
     SyncIfDue(/*force=*/false);
   }
   SyncIfDue(/*force=*/true);
+  if (pipelined_) {
+    {
+      std::lock_guard lock(sync_mu_);
+      writer_done_ = true;
+    }
+    sync_ready_.notify_one();
+  }
 }
 
 void CountingService::CommitBatch(std::vector<PendingHit>& batch,
@@ -173,20 +194,32 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
   totals_.assign(deltas_.size(), CounterTotals{});
   auto start = std::chrono::steady_clock::now();
   Status status = store_.ApplyHits(deltas_, totals_);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto took = std::chrono::steady_clock::now() - start;
+  double seconds = std::chrono::duration<double>(took).count();
+  if (pipelined_) commit_estimate_ += (took - commit_estimate_) / 4;
 
   if (metrics_) {
     metrics_->commit_seconds.Observe(seconds);
     metrics_->batch_hits.Observe(static_cast<double>(kept_count));
     metrics_->batch_counters.Observe(static_cast<double>(deltas_.size()));
     if (status.ok()) {
-      metrics_->hits_counted.fetch_add(kept_count, std::memory_order_relaxed);
+      // A pipelined batch is counted once it is synced (SyncBatch).
+      if (!pipelined_) metrics_->hits_counted.fetch_add(kept_count, std::memory_order_relaxed);
     } else {
       metrics_->hits_failed.fetch_add(kept_count, std::memory_order_relaxed);
     }
   }
   if (!status.ok()) {
     spdlog::error("commit of {} hits failed: {}", kept_count, status.ToString());
+    if (pipelined_) {
+      // Answered by the syncer after the batches before it: in order.
+      std::vector<HitAnswer> answers = TakeAnswerVector();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (group_of_hit_[i] >= 0) answers.push_back(HitAnswer{batch[i].done, CounterTotals{}});
+      }
+      HandOver(status, std::move(answers));
+      return;
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       if (group_of_hit_[i] >= 0) batch[i].done->OnHitDone(status, CounterTotals{});
     }
@@ -194,7 +227,10 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
   }
   unsynced_ = durability_ == Durability::kRelaxed;
 
-  // Hand out T-n+1 ... T in arrival order.
+  // Hand out T-n+1 ... T in arrival order. A pipelined batch keeps the
+  // answers until its Sync.
+  std::vector<HitAnswer> answers;
+  if (pipelined_) answers = TakeAnswerVector();
   handed_out_.assign(deltas_.size(), 0);
   for (size_t i = 0; i < batch.size(); ++i) {
     int32_t g = group_of_hit_[i];
@@ -208,8 +244,13 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
     CounterTotals mine = after;
     mine.hits = after.hits - n + handed;
     mine.today_hits = after.today_hits - n + handed;
-    batch[i].done->OnHitDone(Status::Ok(), mine);
+    if (pipelined_) {
+      answers.push_back(HitAnswer{batch[i].done, mine});
+    } else {
+      batch[i].done->OnHitDone(Status::Ok(), mine);
+    }
   }
+  if (pipelined_) HandOver(Status::Ok(), std::move(answers));
   if (CountObserver* observer = observer_.load(std::memory_order_acquire)) {
     observer->OnCommitted(deltas_, totals_);
   }
@@ -226,6 +267,110 @@ void CountingService::SyncIfDue(bool force) {
   }
   unsynced_ = false;
   last_sync_ = now;
+}
+
+void CountingService::WaitForCommitTurn() {
+  std::unique_lock lock(sync_mu_);
+  sync_inline_ =
+      sync_estimate_ < options_.overlap_min_sync || commit_estimate_ < options_.overlap_min_commit;
+  for (;;) {
+    if (next_ || (sync_inline_ && syncing_)) {
+      // A batch already waits for the next Sync: another one now would be
+      // a commit of its own for hits that can as well join a later, larger
+      // one. Or this batch will be synced here, after the syncer's: in order.
+      sync_turn_.wait(lock);
+      continue;
+    }
+    if (!syncing_) return;  // the disk is idle: apply and sync at once
+    // Apply as late as lets the batch be ready when the running Sync ends;
+    // if that Sync ends sooner, it wakes us.
+    auto due = sync_started_ + sync_estimate_ - commit_estimate_;
+    if (std::chrono::steady_clock::now() >= due) return;
+    sync_turn_.wait_until(lock, due);
+  }
+}
+
+void CountingService::WaitWhileAnswering() {
+  std::unique_lock lock(sync_mu_);
+  sync_turn_.wait(lock, [&] { return !answering_; });
+}
+
+std::vector<CountingService::HitAnswer> CountingService::TakeAnswerVector() {
+  std::lock_guard lock(sync_mu_);
+  if (spare_answers_.empty()) return {};
+  std::vector<HitAnswer> answers = std::move(spare_answers_.back());
+  spare_answers_.pop_back();
+  return answers;
+}
+
+void CountingService::HandOver(Status failure, std::vector<HitAnswer> answers) {
+  UnsyncedBatch batch{std::move(failure), std::move(answers)};
+  if (sync_inline_) {
+    Answer(batch, SyncBatch(batch));
+    std::lock_guard lock(sync_mu_);
+    spare_answers_.push_back(std::move(batch.answers));
+    return;
+  }
+  {
+    std::lock_guard lock(sync_mu_);
+    next_.emplace(std::move(batch));
+  }
+  sync_ready_.notify_one();
+}
+
+Status CountingService::SyncBatch(const UnsyncedBatch& batch) {
+  // The batch was applied before this Sync begins, so it covers it
+  // (Store::ApplyHitsNeedsSync), and every batch before it. A failed batch
+  // needs none; it waited only to be answered in order.
+  if (!batch.failure.ok()) return batch.failure;
+  const auto started = std::chrono::steady_clock::now();
+  Status synced = store_.Sync();
+  const auto took = std::chrono::steady_clock::now() - started;
+  {
+    std::lock_guard lock(sync_mu_);
+    sync_estimate_ += (took - sync_estimate_) / 4;
+  }
+  if (metrics_) {
+    // Before the answers, so that whoever sees an answer sees it counted.
+    (synced.ok() ? metrics_->hits_counted : metrics_->hits_failed)
+        .fetch_add(batch.answers.size(), std::memory_order_relaxed);
+  }
+  if (synced.ok()) return synced;
+  spdlog::error("sync failed: {}", synced.ToString());
+  // Applied but not known durable: refused like a failed commit (503).
+  return Status::Unavailable("the write could not be made durable: " + synced.message());
+}
+
+void CountingService::Answer(UnsyncedBatch& batch, const Status& outcome) {
+  for (const HitAnswer& a : batch.answers) {
+    a.done->OnHitDone(outcome, outcome.ok() ? a.totals : CounterTotals{});
+  }
+  batch.answers.clear();
+}
+
+void CountingService::SyncerLoop() {
+  std::unique_lock lock(sync_mu_);
+  for (;;) {
+    sync_ready_.wait(lock, [&] { return next_ || writer_done_; });
+    if (!next_) break;  // the writer is done, and so are we
+    UnsyncedBatch batch = std::move(*next_);
+    next_.reset();
+    syncing_ = true;
+    sync_started_ = std::chrono::steady_clock::now();
+    lock.unlock();
+    sync_turn_.notify_one();  // the writer may prepare the next batch
+    Status outcome = SyncBatch(batch);
+    lock.lock();
+    answering_ = true;
+    lock.unlock();
+    Answer(batch, outcome);
+    lock.lock();
+    syncing_ = answering_ = false;
+    spare_answers_.push_back(std::move(batch.answers));
+    // The writer waits for the running Sync only while it has no batch
+    // ready; if it has one, we take it right away and wake it then.
+    if (!next_) sync_turn_.notify_one();
+  }
 }
 
 }  // namespace tally

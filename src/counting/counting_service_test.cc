@@ -17,11 +17,13 @@ namespace {
 class ScriptedStore : public Store {
  public:
   Status ApplyHits(std::span<const HitDelta> deltas, std::span<CounterTotals> totals) override {
+    if (sync_running.load()) ++overlaps;
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     std::lock_guard lock(mu);
     ++apply_calls;
     max_deltas = std::max(max_deltas, deltas.size());
     if (fail) return Status::Unavailable("scripted failure");
+    for (const HitDelta& d : deltas) applied_hits += d.hits;
     std::set<std::pair<std::string, std::string>> seen;
     for (size_t i = 0; i < deltas.size(); ++i) {
       const HitDelta& d = deltas[i];
@@ -42,9 +44,53 @@ class ScriptedStore : public Store {
     return Status::Ok();
   }
   Durability durability() const override { return mode; }
+  bool ApplyHitsNeedsSync() const override { return needs_sync; }
+  // Makes every hit applied before the call "durable" (durable_hits), unless
+  // sync_fail; while block_sync, waits for ReleaseSync() or AllowSyncs().
   Status Sync() override {
     ++sync_calls;
+    sync_running = true;
+    struct Done {
+      std::atomic<bool>& flag;
+      ~Done() { flag = false; }
+    } done{sync_running};
+    if (sync_delay.count() > 0) std::this_thread::sleep_for(sync_delay);
+    int64_t covered;
+    {
+      std::lock_guard lock(mu);
+      covered = applied_hits;
+    }
+    {
+      std::unique_lock lock(gate_mu);
+      ++syncs_started;
+      gate_cv.notify_all();
+      gate_cv.wait(lock, [&] { return !block_sync || syncs_started <= syncs_allowed; });
+    }
+    if (sync_fail) return Status::Unavailable("scripted sync failure");
+    int64_t before = durable_hits.load();
+    while (before < covered && !durable_hits.compare_exchange_weak(before, covered)) {
+    }
     return Status::Ok();
+  }
+  void ReleaseSync() {
+    std::lock_guard lock(gate_mu);
+    block_sync = false;
+    gate_cv.notify_all();
+  }
+  // While block_sync: lets the first n Syncs return.
+  void AllowSyncs(int n) {
+    std::lock_guard lock(gate_mu);
+    syncs_allowed = n;
+    gate_cv.notify_all();
+  }
+  void WaitForSyncsStarted(int n) {
+    std::unique_lock lock(gate_mu);
+    ASSERT_TRUE(
+        gate_cv.wait_for(lock, std::chrono::seconds(10), [&] { return syncs_started >= n; }));
+  }
+  int ApplyCalls() {
+    std::lock_guard lock(mu);
+    return apply_calls;
   }
   Result<CounterTotals> ReadCounter(std::string_view, std::string_view, std::string_view) override {
     return Status::Internal("unused");
@@ -83,12 +129,29 @@ class ScriptedStore : public Store {
   int apply_calls = 0;
   size_t max_deltas = 0;
   std::atomic<int> sync_calls{0};
+  // Pipelining (ApplyHitsNeedsSync).
+  bool needs_sync = false;
+  std::chrono::milliseconds sync_delay{0};
+  std::atomic<bool> sync_running{false};
+  std::atomic<int> overlaps{0};          // ApplyHits calls that began while a Sync ran
+  int64_t applied_hits = 0;              // guarded by mu
+  std::atomic<int64_t> durable_hits{0};  // all counters' hits covered by a Sync
+  std::atomic<bool> sync_fail{false};
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool block_sync = false;  // guarded by gate_mu
+  int syncs_started = 0;    // guarded by gate_mu
+  int syncs_allowed = 0;    // guarded by gate_mu
 };
 
-// Collects the outcomes of many hits.
+// Collects the outcomes of many hits. With `durable` set (one counter per
+// store), checks that every number acknowledged is covered by a Sync.
 class Recorder : public HitCompletion {
  public:
   void OnHitDone(const Status& status, const CounterTotals& totals) override {
+    if (durable != nullptr && status.ok()) {
+      EXPECT_LE(totals.hits, durable->load()) << "acknowledged before a Sync covered it";
+    }
     std::lock_guard lock(mu);
     if (status.ok()) {
       numbers.push_back(totals.hits);
@@ -109,6 +172,7 @@ class Recorder : public HitCompletion {
   std::vector<int64_t> numbers;
   std::vector<int64_t> today;
   std::vector<Status> failures;
+  const std::atomic<int64_t>* durable = nullptr;
 };
 
 TEST(CountingServiceTest, ConcurrentHitsGetDistinctGapFreeNumbers) {
@@ -297,6 +361,253 @@ TEST(CountingServiceTest, StrictNeverCallsSync) {
   ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
   r.WaitFor(1);
   service.Stop();
+  EXPECT_EQ(store.sync_calls.load(), 0);
+}
+
+// --- Pipelined strict stores (ApplyHitsNeedsSync) --------------------------
+
+// Always overlapping a Sync with the next batch, however short both are.
+CountingOptions Overlapping() {
+  CountingOptions options;
+  options.overlap_min_sync = std::chrono::microseconds(0);
+  options.overlap_min_commit = std::chrono::microseconds(0);
+  return options;
+}
+
+// What holds whether the writer hands batches to the syncer or syncs them
+// itself (with these scripted durations, the default options sync inline).
+class PipelinedTest : public testing::TestWithParam<bool> {
+ protected:
+  CountingOptions Options() const { return GetParam() ? Overlapping() : CountingOptions{}; }
+};
+INSTANTIATE_TEST_SUITE_P(Modes, PipelinedTest, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Overlapping" : "Default";
+                         });
+
+TEST_P(PipelinedTest, AcknowledgesOnlyAfterASyncCoveringTheBatch) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  store.delay = std::chrono::milliseconds(1);
+  auto service = std::make_unique<CountingService>(store, Options(), nullptr);
+  Recorder r;
+  r.durable = &store.durable_hits;
+  constexpr int kThreads = 4, kPerThread = 300;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        ASSERT_TRUE(service->Submit("s", "/", "d", "", &r).ok());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  service->Stop();  // answers everything applied, after a Sync
+  ASSERT_EQ(r.done, kThreads * kPerThread);
+  std::set<int64_t> distinct(r.numbers.begin(), r.numbers.end());
+  ASSERT_EQ(distinct.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(*distinct.rbegin(), kThreads * kPerThread);
+  EXPECT_EQ(store.sync_calls.load(), store.ApplyCalls()) << "one Sync per applied batch";
+}
+
+TEST_P(PipelinedTest, AnswersBatchesInOrder) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  store.delay = std::chrono::milliseconds(1);
+  Metrics metrics;
+  CountingService service(store, Options(), &metrics);
+  Recorder r;
+  r.durable = &store.durable_hits;
+  // From one thread, arrival order is submission order: the numbers must
+  // come back 1, 2, 3, ... in the order the completions ran.
+  constexpr int kHits = 500;
+  for (int i = 0; i < kHits; ++i) {
+    ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+    if (i % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // more batches
+  }
+  r.WaitFor(kHits);
+  std::lock_guard lock(r.mu);
+  ASSERT_EQ(r.numbers.size(), static_cast<size_t>(kHits));
+  for (int i = 0; i < kHits; ++i) ASSERT_EQ(r.numbers[i], i + 1);
+  EXPECT_GT(store.ApplyCalls(), 1);
+  EXPECT_EQ(metrics.hits_counted.load(), static_cast<uint64_t>(kHits));
+}
+
+TEST_P(PipelinedTest, FailedSyncAnswersUnavailableAndGoesOn) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  Metrics metrics;
+  CountingService service(store, Options(), &metrics);
+  store.sync_fail = true;
+  Recorder failed;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(service.Submit("s", "/", "d", "", &failed).ok());
+  failed.WaitFor(5);
+  ASSERT_EQ(failed.failures.size(), 5u);
+  EXPECT_TRUE(failed.numbers.empty());
+  for (const Status& s : failed.failures) EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(metrics.hits_failed.load(), 5u);
+
+  store.sync_fail = false;
+  Recorder ok;
+  ok.durable = &store.durable_hits;
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &ok).ok());
+  ok.WaitFor(1);
+  ASSERT_EQ(ok.numbers.size(), 1u);
+  // The unsynced hits were applied: a 503 hit may have counted.
+  EXPECT_EQ(ok.numbers[0], 6);
+}
+
+TEST_P(PipelinedTest, FailedCommitIsAnsweredInOrderWithoutASync) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  CountingService service(store, Options(), nullptr);
+  store.fail = true;
+  Recorder failed;
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &failed).ok());
+  failed.WaitFor(1);
+  ASSERT_EQ(failed.failures.size(), 1u);
+  EXPECT_EQ(failed.failures[0].code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.sync_calls.load(), 0) << "nothing was applied, nothing to sync";
+  store.fail = false;
+  Recorder ok;
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &ok).ok());
+  ok.WaitFor(1);
+  EXPECT_EQ(ok.numbers, (std::vector<int64_t>{1}));
+}
+
+TEST(CountingServiceTest, PipelinedWriterAppliesOneBatchPerSyncWhileSyncIsSlow) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  store.block_sync = true;
+  CountingOptions options = Overlapping();
+  options.max_queued_hits = 4;
+  CountingService service(store, options, nullptr);
+  Recorder r;
+  r.durable = &store.durable_hits;
+  // Batch 1 is applied and its Sync starts (and blocks).
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  store.WaitForSyncsStarted(1);
+  // Batch 2 is applied while batch 1 syncs: the overlap.
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store.ApplyCalls() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(store.ApplyCalls(), 2);
+  // Batch 2 waits for the next Sync: the writer applies no more, hits fill
+  // the queue, then Submit refuses.
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  EXPECT_EQ(service.Submit("s", "/", "d", "", &r).code(), StatusCode::kResourceExhausted);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // room to misbehave
+  EXPECT_EQ(store.ApplyCalls(), 2);
+  {
+    std::lock_guard lock(r.mu);
+    EXPECT_EQ(r.done, 0) << "answered before any Sync returned";
+  }
+  store.ReleaseSync();
+  r.WaitFor(6);
+  std::lock_guard lock(r.mu);
+  EXPECT_EQ(r.numbers, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(store.ApplyCalls(), 3) << "the four queued hits share one commit";
+}
+
+TEST(CountingServiceTest, PipelinedWriterAppliesTheNextBatchAsTheRunningSyncIsDueToEnd) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  store.block_sync = true;
+  CountingService service(store, Overlapping(), nullptr);
+  Recorder r;
+  r.durable = &store.durable_hits;
+  // Sync 1 takes 800 ms: the service now expects a Sync to take about
+  // 200 ms (a moving average starting from zero).
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  store.WaitForSyncsStarted(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  store.AllowSyncs(1);
+  r.WaitFor(1);
+  // The disk is idle: hit 2 is applied at once, and Sync 2 starts (and blocks).
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  store.WaitForSyncsStarted(2);
+  ASSERT_EQ(store.ApplyCalls(), 2);
+  // Hit 3 is not applied at once, when more hits may still join it...
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(store.ApplyCalls(), 2) << "applied long before Sync 2 is due to end";
+  // ... but before Sync 2 ends, when it is due to, so that Sync 3 can follow.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store.ApplyCalls() < 3 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(store.ApplyCalls(), 3);
+  {
+    std::lock_guard lock(r.mu);
+    EXPECT_EQ(r.done, 1) << "Sync 2 has not returned";
+  }
+  store.ReleaseSync();
+  r.WaitFor(3);
+  std::lock_guard lock(r.mu);
+  EXPECT_EQ(r.numbers, (std::vector<int64_t>{1, 2, 3}));
+}
+
+// Submits a hit every millisecond for `duration`, then waits for the answers.
+void SubmitSteadily(CountingService& service, Recorder& r, std::chrono::milliseconds duration) {
+  int submitted = 0;
+  for (auto end = std::chrono::steady_clock::now() + duration;
+       std::chrono::steady_clock::now() < end; ++submitted) {
+    ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  r.WaitFor(submitted);
+  std::lock_guard lock(r.mu);
+  EXPECT_EQ(r.numbers.size(), static_cast<size_t>(submitted));
+}
+
+TEST(CountingServiceTest, PipelinedWriterSyncsItselfWhileCommitsAreShort) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  store.sync_delay = std::chrono::milliseconds(5);  // a slow disk, instant commits
+  CountingService service(store, {}, nullptr);
+  Recorder r;
+  r.durable = &store.durable_hits;
+  SubmitSteadily(service, r, std::chrono::milliseconds(300));
+  EXPECT_EQ(store.overlaps.load(), 0) << "a commit ran while a Sync did";
+  EXPECT_EQ(store.sync_calls.load(), store.ApplyCalls());
+}
+
+TEST(CountingServiceTest, PipelinedWriterSyncsItselfWhileSyncsAreShort) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  store.delay = std::chrono::milliseconds(2);  // slow commits, a fast disk
+  CountingService service(store, {}, nullptr);
+  Recorder r;
+  r.durable = &store.durable_hits;
+  SubmitSteadily(service, r, std::chrono::milliseconds(300));
+  EXPECT_EQ(store.overlaps.load(), 0) << "a commit ran while a Sync did";
+  EXPECT_EQ(store.sync_calls.load(), store.ApplyCalls());
+}
+
+TEST(CountingServiceTest, PipelinedWriterOverlapsSyncsWithCommitsWhileBothAreLong) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  store.delay = std::chrono::milliseconds(2);
+  store.sync_delay = std::chrono::milliseconds(5);
+  CountingService service(store, {}, nullptr);
+  Recorder r;
+  r.durable = &store.durable_hits;
+  SubmitSteadily(service, r, std::chrono::milliseconds(300));
+  EXPECT_GT(store.overlaps.load(), 0) << "no commit ran while a Sync did";
+  EXPECT_EQ(store.sync_calls.load(), store.ApplyCalls());
+}
+
+TEST(CountingServiceTest, StrictStoreWithoutSyncNeedsIsNotPipelined) {
+  ScriptedStore store;
+  store.block_sync = true;  // would hang if the service called Sync
+  CountingService service(store, {}, nullptr);
+  Recorder r;
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  r.WaitFor(1);
+  service.Stop();
+  EXPECT_EQ(r.numbers, (std::vector<int64_t>{1}));
   EXPECT_EQ(store.sync_calls.load(), 0);
 }
 

@@ -79,11 +79,12 @@ struct ExportRow {
   int64_t visitors = 0;
 };
 
-// What a successful write means; Store::durability() tells the counting
-// service whether it must call Sync() periodically.
+// What an acknowledged hit is promised (the --durability mode);
+// Store::durability() and Store::ApplyHitsNeedsSync() tell the counting
+// service when it may acknowledge and whether it must call Sync().
 enum class Durability {
-  kStrict,   // a successful ApplyHits is on stable storage
-  kRelaxed,  // ApplyHits reached the OS; Sync() makes it stable
+  kStrict,   // acknowledged only once on stable storage
+  kRelaxed,  // acknowledged once in the OS; Sync() makes it stable later
 };
 
 class Store {
@@ -100,11 +101,21 @@ class Store {
   // per counter and may have applied some (never twice; dynamodb_store.h).
   virtual Status ApplyHits(std::span<const HitDelta> deltas, std::span<CounterTotals> totals) = 0;
 
-  // What a successful ApplyHits guarantees.
+  // The promise this store was opened to keep for acknowledged hits.
   virtual Durability durability() const = 0;
 
-  // Makes every previously applied write durable. A no-op for stores whose
-  // writes are durable when they return.
+  // When a successful ApplyHits of a kStrict store is on stable storage.
+  // false (the default): when ApplyHits returns. true: ApplyHits returns
+  // once its writes reached the OS (visible to reads, surviving a process
+  // crash); they are on stable storage once a Sync() that began after
+  // ApplyHits returned has returned OK, and the caller must not acknowledge
+  // the hits before that. Splitting the two lets the caller apply the next
+  // batch while Sync() waits for the disk. Meaningless for kRelaxed stores.
+  virtual bool ApplyHitsNeedsSync() const { return false; }
+
+  // Makes every write that returned before this call began durable. May run
+  // concurrently with writes. A no-op for stores whose writes are durable
+  // when they return. On failure, those writes may or may not be durable.
   virtual Status Sync() = 0;
 
   // Reads one counter; today_* for `day`. NotFound if it was never hit or set.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -184,11 +185,12 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
       return Status::Unavailable(where + ": cannot switch to WAL mode (journal_mode is " + *mode +
                                  "); is the file on a network file system?");
     }
-    // In WAL mode FULL fsyncs the WAL on every commit; NORMAL only at
-    // checkpoints, which is what Sync() makes up for.
-    const char* sync_pragma = durability == Durability::kStrict ? "PRAGMA synchronous = FULL"
-                                                                : "PRAGMA synchronous = NORMAL";
-    if (Status s = conn.ExecScript(sync_pragma); !s.ok()) return prefixed(s);
+    // NORMAL in both modes: in WAL mode it fsyncs only at checkpoints, and
+    // Sync() makes up for the rest. FULL would fsync inside every COMMIT,
+    // under the writer lock, so that no batch could be written while the
+    // previous one waits for the disk; strict mode instead calls Sync()
+    // before acknowledging (ApplyHitsNeedsSync, SyncIfStrict).
+    if (Status s = conn.ExecScript("PRAGMA synchronous = NORMAL"); !s.ok()) return prefixed(s);
     if (Status s = conn.ExecScript("PRAGMA journal_size_limit = " +
                                    std::to_string(kJournalSizeLimitBytes));
         !s.ok()) {
@@ -206,6 +208,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
     }
 
     std::unique_ptr<SqliteStore> store(new SqliteStore(path, durability, std::move(*writer)));
+    // The schema and migrations just written, durable as FULL made them.
+    if (Status s = store->SyncIfStrict(Status::Ok()); !s.ok()) return prefixed(s);
     // Open one reader now, so that a problem with read connections shows at
     // startup rather than on the first request.
     Result<ReaderLease> reader = store->AcquireReader();
@@ -344,8 +348,8 @@ Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
       out.today_visitors = st->ColumnInt64(3);
     }
   }
-  // In strict mode COMMIT returns after the WAL fsync: only then may the
-  // caller acknowledge these hits.
+  // COMMIT has written the WAL frames, not fsynced them (synchronous =
+  // NORMAL): in strict mode the caller acknowledges only after a Sync().
   if (Status s = txn.Commit(); !s.ok()) return s;
   // Only now are this batch's markers in the database. Remembering them is
   // optional: running out of memory here must not fail hits already written.
@@ -360,32 +364,48 @@ Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
 }
 
 Status SqliteStore::Sync() {
-  if (durability_ == Durability::kStrict) return Status::Ok();  // COMMIT already synced
   return NoThrow("Sync", [&]() -> Status {
-    // With synchronous=NORMAL a commit has written its WAL frames with
-    // write(2) but not fsynced them; SQLite fsyncs the WAL only before a
-    // checkpoint (and the database file after it). So every write that
-    // returned before this call is either in the WAL file or already
-    // checkpointed into the synced database file, and fsync()ing the WAL
-    // makes all of them durable. On Linux, fsync through any descriptor
-    // flushes the file's dirty pages, so our own descriptor suffices and we
-    // need not take the writer lock: writers keep committing meanwhile.
+    // Why fsync()ing the WAL, without the writer lock, makes every write
+    // that returned before this call durable (synchronous = NORMAL):
+    // - A returned commit has written its frames with write(2); they are in
+    //   the WAL file's page cache, or, if a checkpoint copied them since,
+    //   in the database file. On Linux fsync through any descriptor flushes
+    //   the file's dirty pages, so our own descriptor suffices, and writers
+    //   keep committing meanwhile (what strict mode's pipelining relies on).
+    // - A checkpoint fsyncs the WAL before copying frames and the database
+    //   file after, and only then marks the frames backfilled. Only fully
+    //   backfilled frames are ever overwritten (the WAL restarting from its
+    //   start at the next write transaction) or cut off (journal_size_limit
+    //   truncating after a restart). So a frame that is no longer in the
+    //   WAL when this fsync runs is already in the synced database file.
+    // - The WAL is deleted only when the last connection closes, after a
+    //   full checkpoint; our writer connection keeps it open (and, in WAL
+    //   mode, holds a SHARED lock that keeps other processes from deleting
+    //   it) from Open() on. So ENOENT means nothing is left to sync.
     int fd = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      // No WAL: every write was checkpointed and the WAL removed, which
-      // SQLite only does after syncing the database file.
       if (errno == ENOENT) return Status::Ok();
       return Status::Unavailable("Sync: open " + wal_path_ + ": " + std::strerror(errno));
     }
-    int rc = ::fsync(fd);
+    struct stat wal_stat {};
+    int rc = ::fstat(fd, &wal_stat);
+    // fdatasync, as SQLite's own syncs: the WAL's data and its size, not
+    // its modification time, which would cost a second disk write per sync.
+    if (rc == 0) rc = ::fdatasync(fd);
     int fsync_errno = errno;
     ::close(fd);
     if (rc != 0) {
-      return Status::Unavailable("Sync: fsync " + wal_path_ + ": " + std::strerror(fsync_errno));
+      return Status::Unavailable("Sync: fdatasync " + wal_path_ + ": " +
+                                 std::strerror(fsync_errno));
     }
     // The WAL's directory entry must be durable too, or after a power loss
     // the synced WAL might not be found. SQLite syncs the directory only the
     // first time it syncs a new WAL, which under NORMAL may be much later.
+    // Once per WAL file is enough: its entry does not change while it
+    // exists, and a WAL deleted and created again (see above: not while this
+    // store is open) would show as another inode.
+    const uint64_t wal_id = static_cast<uint64_t>(wal_stat.st_ino);
+    if (dir_synced_for_wal_.load(std::memory_order_acquire) == wal_id) return Status::Ok();
     std::string dir = std::filesystem::path(wal_path_).parent_path().string();
     int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0) {
@@ -396,8 +416,20 @@ Status SqliteStore::Sync() {
     ::close(dir_fd);
     if (rc != 0)
       return Status::Unavailable("Sync: fsync " + dir + ": " + std::strerror(fsync_errno));
+    dir_synced_for_wal_.store(wal_id, std::memory_order_release);
     return Status::Ok();
   });
+}
+
+Status SqliteStore::SyncIfStrict(Status written) {
+  if (!written.ok() || durability_ != Durability::kStrict) return written;
+  return Sync();
+}
+
+Result<std::string> SqliteStore::SyncIfStrict(Result<std::string> written) {
+  if (!written.ok() || durability_ != Durability::kStrict) return written;
+  if (Status s = Sync(); !s.ok()) return s;
+  return written;
 }
 
 Result<CounterTotals> SqliteStore::ReadCounter(std::string_view site, std::string_view key,
@@ -425,7 +457,7 @@ Result<CounterTotals> SqliteStore::ReadCounter(std::string_view site, std::strin
 
 Status SqliteStore::SetCounter(std::string_view site, std::string_view key, int64_t hits) {
   if (hits < 0) return Status::InvalidArgument("SetCounter: negative hits");
-  return NoThrow("SetCounter", [&]() -> Status {
+  return SyncIfStrict(NoThrow("SetCounter", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
     Result<SqliteStatement*> stmt = writer_->Cached(kSetCounter);
     if (!stmt.ok()) return stmt.status();
@@ -435,11 +467,11 @@ Status SqliteStore::SetCounter(std::string_view site, std::string_view key, int6
     st->BindInt64(3, hits);
     if (st->Step() != SQLITE_DONE) return writer_->Error("SetCounter");
     return Status::Ok();
-  });
+  }));
 }
 
 Status SqliteStore::DeleteCounter(std::string_view site, std::string_view key) {
-  return NoThrow("DeleteCounter", [&]() -> Status {
+  return SyncIfStrict(NoThrow("DeleteCounter", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
     SqliteTransaction txn(*writer_);
     if (Status s = txn.Begin(); !s.ok()) return s;
@@ -455,7 +487,7 @@ Status SqliteStore::DeleteCounter(std::string_view site, std::string_view key) {
     }
     if (deleted == 0) return Status::NotFound("counter not found");
     return txn.Commit();
-  });
+  }));
 }
 
 Result<std::vector<CounterRow>> SqliteStore::ListCounters(std::string_view site,
@@ -498,7 +530,7 @@ Result<SiteRecord> SqliteStore::GetSite(std::string_view name) {
 }
 
 Status SqliteStore::CreateSite(const SiteRecord& site) {
-  return NoThrow("CreateSite", [&]() -> Status {
+  return SyncIfStrict(NoThrow("CreateSite", [&]() -> Status {
     Result<std::string> origins = OriginsToJson(site.origins);
     if (!origins.ok()) return origins.status();
     std::lock_guard<std::mutex> lock(writer_mu_);
@@ -513,11 +545,11 @@ Status SqliteStore::CreateSite(const SiteRecord& site) {
       return Status::AlreadyExists("site '" + site.name + "' already exists");
     }
     return Status::Ok();
-  });
+  }));
 }
 
 Status SqliteStore::UpdateSite(const SiteRecord& site) {
-  return NoThrow("UpdateSite", [&]() -> Status {
+  return SyncIfStrict(NoThrow("UpdateSite", [&]() -> Status {
     Result<std::string> origins = OriginsToJson(site.origins);
     if (!origins.ok()) return origins.status();
     std::lock_guard<std::mutex> lock(writer_mu_);
@@ -529,11 +561,11 @@ Status SqliteStore::UpdateSite(const SiteRecord& site) {
     if (st->Step() != SQLITE_DONE) return writer_->Error("UpdateSite");
     if (writer_->Changes() == 0) return Status::NotFound("site '" + site.name + "' not found");
     return Status::Ok();
-  });
+  }));
 }
 
 Status SqliteStore::DeleteSite(std::string_view name) {
-  return NoThrow("DeleteSite", [&]() -> Status {
+  return SyncIfStrict(NoThrow("DeleteSite", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
     SqliteTransaction txn(*writer_);
     if (Status s = txn.Begin(); !s.ok()) return s;
@@ -553,7 +585,7 @@ Status SqliteStore::DeleteSite(std::string_view name) {
       }
     }
     return txn.Commit();
-  });
+  }));
 }
 
 Result<std::vector<SiteRecord>> SqliteStore::ListSites() {

@@ -1,15 +1,20 @@
 // SqliteStore: the Store backed by one SQLite file in WAL mode (the default
 // backend of `tally serve`).
 //
-// Durability, as chosen by --durability:
-// - kStrict (PRAGMA synchronous=FULL): when ApplyHits (or any other write)
-//   returns OK, its WAL frames have been fsync()ed. It survives a process
-//   crash and a machine crash or power loss. Sync() is a no-op.
-// - kRelaxed (PRAGMA synchronous=NORMAL): when a write returns OK it is in
-//   the OS (it survives a process crash) but not necessarily on disk (a
-//   power loss may drop it). Sync() fsync()s the WAL, making every write
-//   that returned before the call durable; the counting service calls it
-//   about once a second. The file is never corrupted either way.
+// Durability, as chosen by --durability. The write connection always runs
+// with PRAGMA synchronous=NORMAL: a COMMIT writes its WAL frames to the OS
+// (they survive a process crash) but does not fsync them (a power loss may
+// drop them). Sync() fsync()s the WAL, without the writer lock, making every
+// write that returned before the call durable. The file is never corrupted.
+// - kStrict: ApplyHitsNeedsSync() is true. ApplyHits returns before its
+//   fsync, so that the counting service can write the next batch while a
+//   Sync() waits for the disk; it acknowledges the hits only after a Sync()
+//   that began after ApplyHits returned. A read (ReadCounter, another batch's
+//   totals) may see hits whose Sync() is still pending. Every other write
+//   (sites, SetCounter, import, salts, ...) syncs before it returns OK, as
+//   synchronous=FULL would: it survives a power loss.
+// - kRelaxed: no write syncs by itself; the counting service calls Sync()
+//   about once a second.
 //
 // Thread safety: every method may be called from any thread, concurrently.
 // Writes share one connection behind a mutex (SQLite allows one writer at a
@@ -17,6 +22,8 @@
 // which WAL lets proceed while a write commits and fsyncs.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -74,13 +81,15 @@ class SqliteStore : public Store {
   // The durability this store was opened with; kRelaxed means the caller
   // must call Sync() periodically.
   Durability durability() const override { return durability_; }
+  // True in strict mode: see the top of this file.
+  bool ApplyHitsNeedsSync() const override { return durability_ == Durability::kStrict; }
 
   // The database file this store was opened on.
   const std::string& path() const { return path_; }
 
   // For tests: the write connection's integer PRAGMA `pragma` (e.g.
-  // "synchronous": 2 = FULL, 1 = NORMAL), to prove that settings reached
-  // SQLite.
+  // "synchronous": 1 = NORMAL, which both modes use), to prove that settings
+  // reached SQLite.
   Result<int64_t> WriterPragmaForTesting(const std::string& pragma);
 
  private:
@@ -104,6 +113,11 @@ class SqliteStore : public Store {
 
   SqliteStore(std::string path, Durability durability, std::unique_ptr<SqliteConnection> writer);
 
+  // Returns `written`, or in strict mode, if it is OK, Sync()'s outcome: a
+  // write other than ApplyHits is durable when it returns OK.
+  Status SyncIfStrict(Status written);
+  Result<std::string> SyncIfStrict(Result<std::string> written);
+
   Status ApplyHitsLocked(std::span<const HitDelta> deltas, std::span<CounterTotals> totals);
   Result<std::unique_ptr<SqliteConnection>> OpenReader();
   Result<ReaderLease> AcquireReader();
@@ -115,6 +129,9 @@ class SqliteStore : public Store {
   const std::string path_;
   const Durability durability_;
   std::string wal_path_;  // set in the constructor, then constant
+  // The inode of the WAL file whose directory entry Sync() last made
+  // durable (0: none yet).
+  std::atomic<uint64_t> dir_synced_for_wal_{0};
 
   // Declared before the readers so that it is destroyed last: the last
   // connection to close checkpoints the WAL into the main file.

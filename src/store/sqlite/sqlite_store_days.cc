@@ -60,7 +60,7 @@ Result<std::vector<DayRow>> SqliteStore::ReadSeries(std::string_view site,
 }
 
 Result<std::string> SqliteStore::DailySalt(std::string_view day, std::string_view candidate) {
-  return NoThrow("DailySalt", [&]() -> Result<std::string> {
+  return SyncIfStrict(NoThrow("DailySalt", [&]() -> Result<std::string> {
     std::lock_guard<std::mutex> lock(writer_mu_);
     for (std::string_view sql : {kInsertSalt, kSelectSalt}) {
       Result<SqliteStatement*> stmt = writer_->Cached(sql);
@@ -76,11 +76,11 @@ Result<std::string> SqliteStore::DailySalt(std::string_view day, std::string_vie
       }
     }
     return Status::Internal("DailySalt: unreachable");
-  });
+  }));
 }
 
 Status SqliteStore::ForgetVisitorsBefore(std::string_view day) {
-  return NoThrow("ForgetVisitorsBefore", [&]() -> Status {
+  return SyncIfStrict(NoThrow("ForgetVisitorsBefore", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
     marks_.Clear();  // whatever the outcome: it must not keep deleted markers
     SqliteTransaction txn(*writer_);
@@ -93,7 +93,7 @@ Status SqliteStore::ForgetVisitorsBefore(std::string_view day) {
       if (st->Step() != SQLITE_DONE) return writer_->Error("ForgetVisitorsBefore");
     }
     return txn.Commit();
-  });
+  }));
 }
 
 Status SqliteStore::ExportSite(std::string_view site,
@@ -123,7 +123,7 @@ Status SqliteStore::ImportRows(std::string_view site, std::span<const ExportRow>
   for (const ExportRow& row : rows) {
     if (row.hits < 0 || row.visitors < 0) return Status::InvalidArgument("negative count");
   }
-  return NoThrow("ImportRows", [&]() -> Status {
+  return SyncIfStrict(NoThrow("ImportRows", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
     Result<SqliteStatement*> total_stmt = writer_->Cached(kImportTotal);
     if (!total_stmt.ok()) return total_stmt.status();
@@ -142,7 +142,7 @@ Status SqliteStore::ImportRows(std::string_view site, std::span<const ExportRow>
       if (st->Step() != SQLITE_DONE) return writer_->Error("ImportRows");
     }
     return txn.Commit();
-  });
+  }));
 }
 
 }  // namespace tally
