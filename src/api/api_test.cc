@@ -16,6 +16,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -201,6 +203,62 @@ TEST_P(ApiTest, HitCountsAndAnswersWithItsOwnNumber) {
   ASSERT_EQ(read.status, 200);
   EXPECT_EQ(Json(read)["hits"], 3);
   EXPECT_FALSE(Json(read).contains("counted"));
+}
+
+// The answers of hits in flight are recycled: whatever one hit left in its
+// answer (a long key, CORS headers, a badge's form) must not show in a later
+// one, and every hit still gets its own number.
+TEST_F(SqliteApiTest, RecycledHitAnswersCarryNothingOver) {
+  const std::string long_key = "/" + std::string(200, 'x');
+  constexpr int kRounds = 10;
+  constexpr int kInFlight = 16;
+  std::map<std::string, std::set<int64_t>> numbers;  // key -> hit numbers answered
+  std::map<std::string, int> sent;                   // key -> hits sent
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<Request> requests(kInFlight);
+    std::vector<WaitingSink> sinks(kInFlight);
+    for (int i = 0; i < kInFlight; ++i) {
+      const bool badge = i % 4 == 3;
+      const std::string key = i % 3 == 0 ? long_key : "/k" + std::to_string(i % 3);
+      Request& r = requests[i];
+      r.method = badge ? Method::kGet : Method::kPost;
+      r.path = badge ? "/v1/sites/example.com/badge.svg" : "/v1/sites/example.com/hits";
+      r.query = "key=" + key + (badge ? "&hit=1" : "");
+      if (i % 2 == 0) r.headers = {{"origin", "https://example.com"}};
+      r.client_ip = "127.0.0.1";
+      ++sent[key];
+      api_->Handle(r, sinks[i]);  // all in flight at once
+    }
+    for (int i = 0; i < kInFlight; ++i) {
+      Response r = sinks[i].Wait();
+      ASSERT_EQ(r.status, 200) << r.body;
+      const bool badge = i % 4 == 3;
+      const std::string key = i % 3 == 0 ? long_key : "/k" + std::to_string(i % 3);
+      // Badges are images: no origin check, hence no CORS headers.
+      EXPECT_EQ(r.Header("Access-Control-Allow-Origin"),
+                i % 2 == 0 && !badge ? "https://example.com" : "")
+          << "round " << round << ", hit " << i;
+      if (badge) {
+        EXPECT_TRUE(r.content_type.starts_with("image/svg+xml")) << r.content_type;
+        EXPECT_NE(r.body.find("<svg"), std::string::npos) << r.body;
+        continue;
+      }
+      EXPECT_EQ(r.content_type, "application/json");
+      auto j = Json(r);
+      EXPECT_EQ(j["key"], key);
+      EXPECT_EQ(j["counted"], true);
+      EXPECT_TRUE(numbers[key].insert(j["hits"].get<int64_t>()).second)
+          << "hit number " << j["hits"] << " of " << key << " answered twice";
+    }
+  }
+  for (const auto& [key, n] : sent) {
+    Response read = Call(Method::kGet, "/v1/sites/example.com/counters", "key=" + key);
+    EXPECT_EQ(Json(read)["hits"], n) << key;
+    for (int64_t number : numbers[key]) {
+      EXPECT_GE(number, 1);
+      EXPECT_LE(number, n);
+    }
+  }
 }
 
 TEST_P(ApiTest, KeyDefaultsToRoot) {
@@ -518,16 +576,16 @@ TEST_P(ApiTest, DaysFollowTheSitesTimeZone) {
                  R"({"timezone":"America/New_York"})")
                 .status,
             200);
-  Response refused =
-      Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()}, R"({"timezone":"Mars/Olympus"})");
+  Response refused = Call(Method::kPatch, "/v1/sites/example.com", "", {Admin()},
+                          R"({"timezone":"Mars/Olympus"})");
   EXPECT_EQ(refused.status, 400);
   EXPECT_EQ(Json(refused)["error"]["code"], "invalid_site_settings");
   // 2026-11-26 00:00 UTC is still the 25th in New York.
   Call(Method::kPost, "/v1/sites/example.com/hits");
   // Setting a counter answers with today's numbers in the site's zone too:
   // the hit above is on New York's 25th, UTC's 26th has none.
-  Response set = Call(Method::kPut, "/v1/sites/example.com/counters", "key=/", {Admin()},
-                      R"({"hits":1})");
+  Response set =
+      Call(Method::kPut, "/v1/sites/example.com/counters", "key=/", {Admin()}, R"({"hits":1})");
   ASSERT_EQ(set.status, 200) << set.body;
   EXPECT_EQ(Json(set)["today"]["hits"], 1) << set.body;
   clock_.now += 4 * 3600;  // 23:00 in New York: same day

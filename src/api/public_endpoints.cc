@@ -1,6 +1,8 @@
 #include "api/public_endpoints.h"
 
 #include <chrono>
+#include <mutex>
+#include <utility>
 #include "api/cors_policy.h"
 
 #include "api/bot_filter.h"
@@ -29,41 +31,109 @@ Route Present(const CounterPresenter* presenter, Route json_route, Response& res
 
 // Answers one hit once the CountingService has written it (or failed to).
 // Owns copies of what it needs, because the request may be gone by then...
-// except the sink, which the transport keeps until Send.
+// except the sink, which the transport keeps until Send. Recycled through a
+// HitAnswerPool rather than allocated per hit.
 class HitAnswer final : public HitCompletion {
  public:
-  HitAnswer(ApiContext& ctx, ResponseSink& sink, Response response, std::string_view site,
-            std::string_view key, std::shared_ptr<const CounterPresenter> presenter)
-      : ctx_(ctx),
-        sink_(sink),
-        response_(std::move(response)),
-        site_(site),
-        key_(key),
-        presenter_(std::move(presenter)) {}
+  HitAnswer(ApiContext& ctx, HitAnswerPool& pool) : ctx_(ctx), pool_(pool) {}
 
-  void OnHitDone(const Status& status, const CounterTotals& totals) override {
-    if (status.ok()) {
-      response_.body.clear();
-      AppendCounterJson(response_.body, site_, key_, totals, /*counted=*/true);
-    } else {
-      SetErrorFromStatus(response_, status);
-    }
-    Route route =
-        Present(presenter_.get(), Route::kHits, response_, status.ok() ? &totals : nullptr);
-    Finish(ctx_, sink_, route, std::move(response_));
-    delete this;
+  // Readies a taken answer for one hit. Network thread.
+  void Start(ResponseSink& sink, Response response, std::string_view site, std::string_view key,
+             std::shared_ptr<const CounterPresenter> presenter) {
+    sink_ = &sink;
+    response_ = std::move(response);
+    site_.assign(site);  // keeps the capacity of an earlier hit's strings
+    key_.assign(key);
+    presenter_ = std::move(presenter);
   }
 
+  // Goes back to the pool, then answers the hit: the answer must not be
+  // touched afterwards. Writer (or syncer) thread, or the network thread if
+  // the hit was never queued.
+  void OnHitDone(const Status& status, const CounterTotals& totals) override;
+
  private:
+  friend class tally::HitAnswerPool;
+
   ApiContext& ctx_;
-  ResponseSink& sink_;
+  HitAnswerPool& pool_;
+  ResponseSink* sink_ = nullptr;
   Response response_;  // carries the CORS headers decided up front
   std::string site_;
   std::string key_;
   std::shared_ptr<const CounterPresenter> presenter_;  // null: the JSON answer
+  HitAnswer* next_idle_ = nullptr;                     // HitAnswerPool's free list
 };
 
 }  // namespace
+
+// The idle HitAnswers: taken on network threads, given back on the writer
+// thread once answered. At most kMaxIdle are kept (the most hits ever in
+// flight at once, up to that); any thread.
+class HitAnswerPool {
+ public:
+  explicit HitAnswerPool(ApiContext& ctx) : ctx_(ctx) {}
+  ~HitAnswerPool() {
+    while (idle_ != nullptr) delete std::exchange(idle_, idle_->next_idle_);
+  }
+  HitAnswerPool(const HitAnswerPool&) = delete;
+  HitAnswerPool& operator=(const HitAnswerPool&) = delete;
+
+  HitAnswer* Take() {
+    {
+      std::lock_guard lock(mu_);
+      if (idle_ != nullptr) {
+        --idle_count_;
+        return std::exchange(idle_, idle_->next_idle_);
+      }
+    }
+    return new HitAnswer(ctx_, *this);
+  }
+
+  void Give(HitAnswer* answer) {
+    {
+      std::lock_guard lock(mu_);
+      if (idle_count_ < kMaxIdle) {
+        ++idle_count_;
+        answer->next_idle_ = std::exchange(idle_, answer);
+        return;
+      }
+    }
+    delete answer;
+  }
+
+ private:
+  static constexpr size_t kMaxIdle = 4096;
+
+  ApiContext& ctx_;
+  std::mutex mu_;
+  HitAnswer* idle_ = nullptr;  // guarded by mu_
+  size_t idle_count_ = 0;      // guarded by mu_
+};
+
+void HitAnswer::OnHitDone(const Status& status, const CounterTotals& totals) {
+  if (status.ok()) {
+    response_.body.clear();
+    AppendCounterJson(response_.body, site_, key_, totals, /*counted=*/true);
+  } else {
+    SetErrorFromStatus(response_, status);
+  }
+  Route route = Present(presenter_.get(), Route::kHits, response_, status.ok() ? &totals : nullptr);
+  // Back to the pool before answering: once the answer is sent, the caller
+  // may tear the api (and the pool) down.
+  ApiContext& ctx = ctx_;
+  ResponseSink& sink = *sink_;
+  Response response = std::move(response_);
+  sink_ = nullptr;
+  presenter_.reset();  // a presenter may hold more than the pool should
+  pool_.Give(this);    // another thread may take it from here on
+  Finish(ctx, sink, route, std::move(response));
+}
+
+PublicEndpoints::PublicEndpoints(ApiContext& ctx)
+    : ctx_(ctx), answers_(std::make_unique<HitAnswerPool>(ctx)) {}
+
+PublicEndpoints::~PublicEndpoints() = default;
 
 const std::string* KeyParam(const QueryParams& query, Response& response) {
   const std::string* key = query.Find("key");
@@ -130,8 +200,9 @@ const std::string* PublicEndpoints::ValidKey(const std::string& key, Response& r
 void PublicEndpoints::HitKey(const Request& request, std::string_view site_name,
                              const std::string& key_param, ResponseSink& sink,
                              std::shared_ptr<const CounterPresenter> presenter) {
-  Response response;
-  // Cache-Control and the three CORS headers: one allocation, not three.
+  // Built in the buffers of the connection's previous answer, if any.
+  Response response = sink.TakeSpareResponse();
+  // Cache-Control and the three CORS headers: one allocation at most, not three.
   response.headers.reserve(4);
   response.SetHeader("Cache-Control", "no-store");
   auto site = Admit(request, site_name, response,
@@ -182,8 +253,8 @@ void PublicEndpoints::HitKey(const Request& request, std::string_view site_name,
       options.visitors->Hash(day, site->name, client, user_agent, visitor_hash)) {
     visitor = std::string_view(visitor_hash, sizeof visitor_hash);
   }
-  auto* answer =
-      new HitAnswer(ctx_, sink, std::move(response), site->name, *key, std::move(presenter));
+  HitAnswer* answer = answers_->Take();
+  answer->Start(sink, std::move(response), site->name, *key, std::move(presenter));
   Status submitted = ctx_.counting.Submit(site->name, *key, day, visitor, answer);
   if (!submitted.ok()) {
     // Not queued, so never written: answering the error through the

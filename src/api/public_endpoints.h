@@ -31,9 +31,15 @@ class CounterPresenter {
   virtual bool checks_origin() const { return false; }
 };
 
+class HitAnswerPool;
+
+// Must outlive every hit it handed to the CountingService (as `ctx` must).
 class PublicEndpoints {
  public:
-  explicit PublicEndpoints(ApiContext& ctx) : ctx_(ctx) {}
+  explicit PublicEndpoints(ApiContext& ctx);
+  ~PublicEndpoints();
+  PublicEndpoints(const PublicEndpoints&) = delete;
+  PublicEndpoints& operator=(const PublicEndpoints&) = delete;
 
   // POST /v1/sites/{site}/hits?key=K. With a `presenter`, answered in its form.
   void Hit(const Request& request, std::string_view site, const QueryParams& query,
@@ -73,6 +79,7 @@ class PublicEndpoints {
                                           Response& response, bool check_origin = true);
 
   ApiContext& ctx_;
+  std::unique_ptr<HitAnswerPool> answers_;  // the completions of hits in flight, recycled
 };
 
 // The key a public request names: the `key` parameter, "/" when absent.

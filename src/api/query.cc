@@ -1,5 +1,7 @@
 #include "api/query.h"
 
+#include <algorithm>
+
 namespace tally {
 namespace {
 
@@ -13,8 +15,12 @@ int HexValue(char c) {
 }  // namespace
 
 Result<std::string> PercentDecode(std::string_view in, bool plus_is_space) {
+  // Exactly the decoded size (an escape is 3 bytes in, 1 out): a key such as
+  // "%2Fblog%2Fpost-1" then fits a std::string's inline buffer, where
+  // reserving in.size() would allocate.
+  auto escapes = static_cast<size_t>(std::count(in.begin(), in.end(), '%'));
   std::string out;
-  out.reserve(in.size());
+  out.reserve(in.size() - std::min(in.size(), 2 * escapes));
   for (size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (c == '%') {

@@ -4,6 +4,7 @@
 // into these and back; nothing in src/api knows about sockets or events.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,16 +39,46 @@ struct Request {
     return false;
   }
 
+  // Appends a header field with both strings empty, for the transport to
+  // fill in. Its strings are those of a field Clear() removed, when there
+  // is one: a client that sends the same fields on every request of a
+  // connection (browsers do) then costs no heap allocation for them, though
+  // values such as a User-Agent are longer than a std::string holds inline.
+  std::pair<std::string, std::string>& AddHeader() {
+    if (spare_headers_.empty()) return headers.emplace_back();
+    auto& header = headers.emplace_back(std::move(spare_headers_.back()));
+    spare_headers_.pop_back();
+    header.first.clear();
+    header.second.clear();
+    return header;
+  }
+
   // Clears all fields but keeps their capacity, so a connection can reuse one
   // Request for every request it reads.
   void Clear() {
     method = Method::kGet;
     path.clear();
     query.clear();
-    headers.clear();
+    // Last field first, so that AddHeader hands the n-th field of the next
+    // request the strings the n-th field had in this one. What is kept is
+    // bounded, whatever the client sends.
+    while (!headers.empty()) {
+      auto& header = headers.back();
+      if (spare_headers_.size() < kMaxSpareHeaders &&
+          header.first.capacity() + header.second.capacity() <= kMaxSpareHeaderBytes) {
+        spare_headers_.push_back(std::move(header));
+      }
+      headers.pop_back();
+    }
     body.clear();
     client_ip.clear();
   }
+
+ private:
+  static constexpr size_t kMaxSpareHeaders = 32;
+  static constexpr size_t kMaxSpareHeaderBytes = 512;
+  // Header strings kept by Clear() for AddHeader, last-to-be-reused first.
+  std::vector<std::pair<std::string, std::string>> spare_headers_;
 };
 
 }  // namespace tally

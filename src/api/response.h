@@ -69,7 +69,14 @@ struct Response {
         return;
       }
     }
-    headers.emplace_back(name, std::string(value));
+    if (spare_values_.empty()) {
+      headers.emplace_back(name, std::string(value));
+      return;
+    }
+    // A value string Clear() kept: no allocation if it is long enough.
+    headers.emplace_back(name, std::move(spare_values_.back()));
+    spare_values_.pop_back();
+    headers.back().second.assign(value);
   }
   std::string_view Header(std::string_view name) const {
     for (const auto& h : headers) {
@@ -77,14 +84,33 @@ struct Response {
     }
     return {};
   }
+  // Resets every field but keeps (boundedly) the capacity of the body, of
+  // the header list and of the header values, so that a Response reused for
+  // the next answer costs no heap allocation (see
+  // ResponseSink::TakeSpareResponse).
   void Clear() {
     status = 200;
     content_type = "application/json";
     body.clear();
-    headers.clear();
+    if (body.capacity() > kMaxSpareBodyBytes) std::string().swap(body);  // an export, say
+    // Last first: SetHeader hands the n-th header the n-th value's string.
+    while (!headers.empty()) {
+      std::string& value = headers.back().second;
+      if (spare_values_.size() < kMaxSpareValues && value.capacity() <= kMaxSpareValueBytes) {
+        value.clear();
+        spare_values_.push_back(std::move(value));
+      }
+      headers.pop_back();
+    }
     close_connection = false;
     events.reset();
   }
+
+ private:
+  static constexpr size_t kMaxSpareBodyBytes = 64 * 1024;
+  static constexpr size_t kMaxSpareValues = 16;
+  static constexpr size_t kMaxSpareValueBytes = 512;
+  std::vector<std::string> spare_values_;  // kept by Clear() for SetHeader
 };
 
 // Receives the response to one request. The api calls Send exactly once per
@@ -95,6 +121,13 @@ class ResponseSink {
  public:
   virtual ~ResponseSink() = default;
   virtual void Send(Response response) = 0;
+
+  // An empty Response that keeps the buffers of an earlier one sent through
+  // this sink, for the api to build its answer in: a transport that answers
+  // many requests per connection can then do so without heap allocations.
+  // Call only inside RequestHandler::Handle, on its thread, before Send. The
+  // default has no buffers to give.
+  virtual Response TakeSpareResponse() { return Response(); }
 };
 
 }  // namespace tally

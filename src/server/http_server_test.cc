@@ -60,10 +60,10 @@ const char* MethodName(Method m) {
 // Describes `request` as JSON, the way the tests check what the server saw.
 // Special paths steer the response: /status/N answers N, /close sets
 // close_connection, /headers adds extra (and some forbidden) header fields.
-Response EchoResponse(const Request& request) {
+// Built in `response`, which may be a spare one (ResponseSink::TakeSpareResponse).
+Response EchoResponse(const Request& request, Response response = Response()) {
   json headers = json::array();
   for (const auto& [name, value] : request.headers) headers.push_back({name, value});
-  Response response;
   response.body = json{{"method", MethodName(request.method)},
                        {"path", request.path},
                        {"query", request.query},
@@ -88,7 +88,8 @@ Response EchoResponse(const Request& request) {
 class EchoHandler : public RequestHandler {
  public:
   void Handle(const Request& request, ResponseSink& sink) override {
-    sink.Send(EchoResponse(request));
+    // In the previous answer's buffers, as the hit path does.
+    sink.Send(EchoResponse(request, sink.TakeSpareResponse()));
   }
 };
 
@@ -101,7 +102,7 @@ class DelayedHandler : public RequestHandler {
   ~DelayedHandler() override { Shutdown(); }
 
   void Handle(const Request& request, ResponseSink& sink) override {
-    Response response = EchoResponse(request);
+    Response response = EchoResponse(request, sink.TakeSpareResponse());
     std::lock_guard lock(mutex_);
     queue_.push_back({Clock::now() + delay_, std::move(response), &sink});
     ++received_;
@@ -466,6 +467,49 @@ TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
     ASSERT_TRUE(response) << "request " << i;
     EXPECT_EQ(response->Json()["path"], "/r/" + std::to_string(i));
     EXPECT_FALSE(response->HasHeader("connection"));
+  }
+}
+
+// A connection reuses its Request and the strings of its header fields, and
+// its Response: each request must still see exactly its own fields, whatever
+// the ones before it had (more, fewer, longer, shorter, other names), and
+// each answer carry only its own.
+TEST_F(HttpServerTest, KeepAliveRequestsAndAnswersCarryNothingOver) {
+  StartServer();
+  TestClient client(port());
+  const std::string long_value(300, 'v');
+  const std::string too_long_to_keep(600, 'w');
+  const std::vector<std::vector<std::pair<std::string, std::string>>> field_sets = {
+      {{"user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Firefox/120.0"},
+       {"origin", "http://localhost:8080"}},
+      {{"x-a", "1"}},
+      {{"x-long", long_value}, {"x-b", "short"}, {"x-c", too_long_to_keep}},
+      {},
+      {{"origin", "https://example.com"}, {"user-agent", "curl/8"}, {"x-d", "d"}},
+  };
+  for (int round = 0; round < 3; ++round) {
+    // The answers reuse the buffers of the previous ones: extra header
+    // fields of one must not show in the next.
+    ASSERT_TRUE(client.Send(Get("/headers")));
+    auto with_headers = client.ReadResponse();
+    ASSERT_TRUE(with_headers);
+    EXPECT_EQ(with_headers->Header("access-control-allow-origin"), "*");
+    EXPECT_EQ(with_headers->Header("cache-control"), "no-store");
+    for (size_t i = 0; i < field_sets.size(); ++i) {
+      std::string extra;
+      for (const auto& [name, value] : field_sets[i]) extra += name + ": " + value + "\r\n";
+      ASSERT_TRUE(client.Send(Get("/h/" + std::to_string(i), extra)));
+      auto response = client.ReadResponse();
+      ASSERT_TRUE(response) << "round " << round << ", request " << i;
+      EXPECT_FALSE(response->HasHeader("access-control-allow-origin"));
+      EXPECT_FALSE(response->HasHeader("cache-control"));
+      json echo = response->Json();
+      ASSERT_EQ(echo["headers"].size(), field_sets[i].size() + 1) << echo.dump();  // + host
+      EXPECT_EQ(HeaderValue(echo, "host"), "test");
+      for (const auto& [name, value] : field_sets[i]) {
+        EXPECT_EQ(HeaderValue(echo, name), value) << name << " in " << echo.dump();
+      }
+    }
   }
 }
 

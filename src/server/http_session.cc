@@ -127,7 +127,7 @@ void SessionHost::QueueAnswer(HttpSession* session, const Executor& executor) {
     answers_tail_ = session;
     post = !std::exchange(answers_posted_, true);
   }
-  if (post) net::post(executor, [this] { RunAnswers(); });
+  if (post) net::post(executor, WithMemory(answers_memory_, [this] { RunAnswers(); }));
 }
 
 void SessionHost::RunAnswers() {
@@ -148,9 +148,12 @@ void SessionHost::RunAnswers() {
 }
 
 HttpSession::HttpSession(Socket socket, SessionHost& host)
-    : host_(host), stream_executor_(socket.get_executor()), stream_(std::move(socket)) {
+    : host_(host),
+      stream_executor_(socket.get_executor()),
+      socket_(std::move(socket)),
+      timer_(stream_executor_) {
   error_code ec;
-  auto peer = stream_.socket().remote_endpoint(ec);
+  auto peer = socket_.remote_endpoint(ec);
   if (!ec) client_ip_ = peer.address().to_string();
   host_.Add(this);
   if (host_.metrics != nullptr) {
@@ -200,11 +203,12 @@ void HttpSession::DoRead(Self self) {
   // Keep-alive: wait up to idle_timeout for the first byte, then give the
   // rest of the request request_timeout (see ReadRequest).
   phase_ = Phase::kIdle;
-  stream_.expires_after(host_.options->idle_timeout);
-  stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
-                          [this, self = std::move(self)](error_code ec, std::size_t bytes) mutable {
+  SetDeadline(host_.options->idle_timeout);
+  socket_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+                          WithMemory(read_memory_, [this, self = std::move(self)](
+                                                       error_code ec, std::size_t bytes) mutable {
                             OnIdleRead(std::move(self), ec, bytes);
-                          });
+                          }));
 }
 
 void HttpSession::OnIdleRead(Self self, error_code ec, std::size_t bytes) {
@@ -221,7 +225,7 @@ void HttpSession::ReadRequest(Self self) {
   phase_ = Phase::kReading;
   // One deadline for the whole request, however many reads it takes: a client
   // trickling bytes (slowloris) cannot extend it.
-  stream_.expires_after(host_.options->request_timeout);
+  SetDeadline(host_.options->request_timeout);
   // Usually the whole request is already buffered (read while idle, or
   // pipelined): parse it here rather than through an async operation, which
   // would cost a trip through the io_context's queue for no I/O.
@@ -232,10 +236,11 @@ void HttpSession::ReadRequest(Self self) {
   }
   // The header first, so that a client waiting on `Expect: 100-continue` can
   // be told to go on. For a request without body this is the whole request.
-  beast_http::async_read_header(stream_, buffer_, *parser_,
-                                [this, self = std::move(self)](error_code ec, std::size_t) mutable {
-                                  OnReadHeader(std::move(self), ec);
-                                });
+  beast_http::async_read_header(
+      socket_, buffer_, *parser_,
+      WithMemory(read_memory_, [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+        OnReadHeader(std::move(self), ec);
+      }));
 }
 
 error_code HttpSession::ParseBuffered() {
@@ -260,21 +265,23 @@ void HttpSession::OnReadHeader(Self self, error_code ec) {
   }
   // The body fits body_limit (the parser checked Content-Length already).
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                   [this, self = std::move(self)](error_code write_ec, std::size_t) mutable {
+  net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
+                   WithMemory(write_memory_, [this, self = std::move(self)](error_code write_ec,
+                                                                            std::size_t) mutable {
                      if (write_ec) {
                        OnRead(std::move(self), write_ec);
                      } else {
                        ReadBody(std::move(self));
                      }
-                   });
+                   }));
 }
 
 void HttpSession::ReadBody(Self self) {
-  beast_http::async_read(stream_, buffer_, *parser_,
-                         [this, self = std::move(self)](error_code ec, std::size_t) mutable {
-                           OnRead(std::move(self), ec);
-                         });
+  beast_http::async_read(
+      socket_, buffer_, *parser_,
+      WithMemory(read_memory_, [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+        OnRead(std::move(self), ec);
+      }));
 }
 
 void HttpSession::OnRead(Self self, error_code ec) {
@@ -286,7 +293,7 @@ void HttpSession::OnRead(Self self, error_code ec) {
     } else if (ec == beast_http::error::body_limit) {
       WriteError(std::move(self), 413, "payload_too_large", "the request body is too large");
     } else if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
-               ec == beast::error::timeout || ec == net::error::operation_aborted ||
+               ec == net::error::operation_aborted ||
                ec.category() !=
                    beast_http::make_error_code(beast_http::error::bad_target).category()) {
       // The client left or was too slow, or the socket failed: nobody to
@@ -307,6 +314,7 @@ void HttpSession::OnRead(Self self, error_code ec) {
   request_.client_ip.assign(client_ip_);
 
   phase_ = Phase::kHandling;
+  ClearDeadline();  // the handler's time is not the client's
   in_flight_self_ = std::move(self);
   in_handle_ = true;
   try {
@@ -353,6 +361,17 @@ void HttpSession::Send(Response response) {
   host_.QueueAnswer(this, stream_executor_);
 }
 
+Response HttpSession::TakeSpareResponse() {
+  // Only while the handler has the request on this thread: then nothing
+  // else uses response_ until Send replaces it.
+  if (!stream_executor_.running_in_this_thread() || !in_handle_ || answered_in_handle_) {
+    return Response();
+  }
+  Response spare = std::move(response_);
+  spare.Clear();
+  return spare;
+}
+
 void HttpSession::OnResponse(Self self) {
   if (phase_ == Phase::kClosed) return;  // closed meanwhile (stop, handler error)
   DoWrite(std::move(self));
@@ -384,11 +403,12 @@ void HttpSession::DoWrite(Self self) {
   write_buffers_[1] =
       body_allowed && !head_request_ ? net::buffer(response_.body) : net::const_buffer();
   // A client that does not read its response cannot hold the connection.
-  stream_.expires_after(host_.options->request_timeout);
-  net::async_write(stream_, write_buffers_,
-                   [this, self = std::move(self)](error_code ec, std::size_t) mutable {
-                     OnWrite(std::move(self), ec);
-                   });
+  SetDeadline(host_.options->request_timeout);
+  net::async_write(
+      socket_, write_buffers_,
+      WithMemory(write_memory_, [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+        OnWrite(std::move(self), ec);
+      }));
 }
 
 void HttpSession::OnWrite(Self self, error_code ec) {
@@ -414,17 +434,18 @@ void HttpSession::StartStreaming(Self self) {
   phase_ = Phase::kStreaming;
   // Quiet periods are normal here (the source sends heartbeats); each write
   // gets its own deadline in WriteNextEvent.
-  stream_.expires_never();
+  ClearDeadline();
   event_sink_ = std::make_shared<SessionEventSink>(weak_from_this(), stream_executor_);
   std::shared_ptr<EventSource> source = std::move(response_.events);
   response_.Clear();
   source->Attach(event_sink_);
   // The only way to notice a client that went away without a write failing:
   // keep a read pending, which ends when the connection does.
-  stream_.async_read_some(net::buffer(discard_),
-                          [this, self = std::move(self)](error_code ec, std::size_t) mutable {
-                            OnStreamRead(std::move(self), ec);
-                          });
+  socket_.async_read_some(
+      net::buffer(discard_),
+      WithMemory(read_memory_, [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+        OnStreamRead(std::move(self), ec);
+      }));
 }
 
 void HttpSession::OnStreamRead(Self self, error_code ec) {
@@ -432,10 +453,11 @@ void HttpSession::OnStreamRead(Self self, error_code ec) {
     Close();
     return;
   }
-  stream_.async_read_some(net::buffer(discard_),
-                          [this, self = std::move(self)](error_code ec, std::size_t) mutable {
-                            OnStreamRead(std::move(self), ec);
-                          });
+  socket_.async_read_some(
+      net::buffer(discard_),
+      WithMemory(read_memory_, [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+        OnStreamRead(std::move(self), ec);
+      }));
 }
 
 void HttpSession::QueueEvent(std::string data) {
@@ -451,34 +473,36 @@ void HttpSession::QueueEvent(std::string data) {
 
 void HttpSession::WriteNextEvent(Self self) {
   writing_event_ = true;
-  stream_.expires_after(host_.options->request_timeout);
-  net::async_write(stream_, net::buffer(events_.front()),
-                   [this, self = std::move(self)](error_code ec, std::size_t) mutable {
-                     if (ec || phase_ != Phase::kStreaming) {
-                       Close();
-                       return;
-                     }
-                     events_.pop_front();
-                     if (!events_.empty()) {
-                       WriteNextEvent(std::move(self));
-                     } else {
-                       writing_event_ = false;
-                       stream_.expires_never();
-                     }
-                   });
+  SetDeadline(host_.options->request_timeout);
+  net::async_write(
+      socket_, net::buffer(events_.front()),
+      WithMemory(write_memory_, [this, self = std::move(self)](error_code ec, std::size_t) mutable {
+        if (ec || phase_ != Phase::kStreaming) {
+          Close();
+          return;
+        }
+        events_.pop_front();
+        if (!events_.empty()) {
+          WriteNextEvent(std::move(self));
+        } else {
+          writing_event_ = false;
+          ClearDeadline();
+        }
+      }));
 }
 
 void HttpSession::DoLinger(Self self) {
   phase_ = Phase::kLingering;
   error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(std::min(host_.options->request_timeout, kMaxLinger));
+  socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  SetDeadline(std::min(host_.options->request_timeout, kMaxLinger));
   buffer_.consume(buffer_.size());
   lingered_bytes_ = 0;
-  stream_.async_read_some(buffer_.prepare(kLingerChunk),
-                          [this, self = std::move(self)](error_code ec, std::size_t bytes) mutable {
+  socket_.async_read_some(buffer_.prepare(kLingerChunk),
+                          WithMemory(read_memory_, [this, self = std::move(self)](
+                                                       error_code ec, std::size_t bytes) mutable {
                             OnLinger(std::move(self), ec, bytes);
-                          });
+                          }));
 }
 
 void HttpSession::OnLinger(Self self, error_code ec, std::size_t bytes) {
@@ -488,10 +512,11 @@ void HttpSession::OnLinger(Self self, error_code ec, std::size_t bytes) {
     return;
   }
   // Discard: read into the same prepared space again.
-  stream_.async_read_some(buffer_.prepare(kLingerChunk),
-                          [this, self = std::move(self)](error_code ec, std::size_t bytes) mutable {
+  socket_.async_read_some(buffer_.prepare(kLingerChunk),
+                          WithMemory(read_memory_, [this, self = std::move(self)](
+                                                       error_code ec, std::size_t bytes) mutable {
                             OnLinger(std::move(self), ec, bytes);
-                          });
+                          }));
 }
 
 void HttpSession::SerializeHead(bool body_allowed) {
@@ -539,14 +564,49 @@ void HttpSession::SerializeHead(bool body_allowed) {
   head_.append("\r\n");
 }
 
+void HttpSession::SetDeadline(Clock::duration timeout) {
+  deadline_ = Clock::now() + timeout;
+  if (!timer_pending_) {
+    ArmTimer();
+  } else if (deadline_ < timer_.expiry()) {
+    // Earlier than the queued wait: its handler, run now with
+    // operation_aborted, arms the timer again (when it has released its
+    // memory).
+    timer_.cancel();
+  }
+  // Later: the queued wait fires first and arms the timer again.
+}
+
+void HttpSession::ArmTimer() {
+  timer_pending_ = true;
+  timer_.expires_at(deadline_);
+  timer_.async_wait(
+      WithMemory(timer_memory_, [this, self = shared_from_this()](error_code) { OnTimer(); }));
+}
+
+void HttpSession::OnTimer() {
+  timer_pending_ = false;
+  if (phase_ == Phase::kClosed || deadline_ == Clock::time_point::max()) return;
+  if (Clock::now() < deadline_) {
+    ArmTimer();  // the deadline moved since this wait began
+    return;
+  }
+  // The client was too slow to send a request or to take a response, or
+  // sat idle too long: nobody to answer.
+  spdlog::debug("http: closing connection from {}: timed out", client_ip_);
+  Close();
+}
+
 void HttpSession::Close() {
   if (phase_ == Phase::kClosed) return;
   phase_ = Phase::kClosed;
   if (event_sink_ != nullptr) event_sink_->MarkClosed();
   events_.clear();
-  // Cancels the pending operation and the timer; their handlers run with
-  // operation_aborted and release the session.
-  stream_.close();
+  // Cancels the pending operations and the timer's wait; their handlers run
+  // with operation_aborted and release the session.
+  error_code ignored;
+  socket_.close(ignored);
+  timer_.cancel();
 }
 
 }  // namespace tally::http

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <memory>
@@ -14,15 +15,16 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include "api/request.h"
 #include "api/request_handler.h"
 #include "api/response.h"
+#include "server/handler_memory.h"
 #include "server/http_server.h"
 #include "server/request_parser.h"
 
@@ -32,8 +34,8 @@ namespace tally::http {
 // type-erased any_io_executor (it costs an indirection and allocations).
 using Executor = boost::asio::io_context::executor_type;
 using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
-using Stream =
-    boost::beast::basic_stream<boost::asio::ip::tcp, Executor, boost::beast::unlimited_rate_policy>;
+using Clock = std::chrono::steady_clock;
+using Timer = boost::asio::basic_waitable_timer<Clock, boost::asio::wait_traits<Clock>, Executor>;
 
 class HttpSession;
 class SessionEventSink;
@@ -72,6 +74,10 @@ struct SessionHost {
 
   HttpSession* first_ = nullptr;  // intrusive, doubly linked
 
+  // The posted RunAnswers' operation. At most one is queued at a time, and
+  // answers_mu_ orders its release here before the next post on another
+  // thread.
+  HandlerMemory answers_memory_;
   std::mutex answers_mu_;
   // Sessions whose answer waits, linked through HttpSession::next_answer_
   // (no allocation); each holds itself alive by its queued_self_.
@@ -82,6 +88,13 @@ struct SessionHost {
 
 // One accepted connection: reads requests, hands each to the RequestHandler,
 // writes the responses in order, and enforces limits and timeouts.
+//
+// Timeouts: one deadline for whatever the connection waits for (a request,
+// the client taking a response), enforced by one timer that is re-armed
+// only when it fires early or the deadline moves earlier. A request usually
+// moves the deadline later, which is then just a store: no timer operation,
+// no allocation (Beast's basic_stream arms and cancels a timer around every
+// read and write, and allocates each wait).
 //
 // Threads: everything runs on the session's network thread (its io_context)
 // except Send, which the handler may call on any thread; Send posts the
@@ -106,6 +119,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
 
   // ResponseSink. Any thread; exactly once per request handed to the handler.
   void Send(Response response) override;
+  // The previous response's buffers (it is written by the time the next
+  // request is handled).
+  Response TakeSpareResponse() override;
 
  private:
   friend struct SessionHost;
@@ -144,6 +160,13 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
   void QueueEvent(std::string data);
   void WriteNextEvent(Self self);
 
+  // The connection is closed once `timeout` from now has passed, unless the
+  // deadline is set again before.
+  void SetDeadline(Clock::duration timeout);
+  void ClearDeadline() { deadline_ = Clock::time_point::max(); }
+  void ArmTimer();
+  void OnTimer();
+
   // Answers a request that could not be read (431, 413, 400), then closes.
   void WriteError(Self self, int status, const char* code, const char* message);
   // Fills head_ with the status line and header fields of response_.
@@ -151,8 +174,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
   void Close();
 
   SessionHost& host_;
-  Executor stream_executor_;  // copy of stream_'s, readable from any thread (Send)
-  Stream stream_;
+  Executor stream_executor_;  // copy of socket_'s, readable from any thread (Send)
+  Socket socket_;
+  Timer timer_;
+  Clock::time_point deadline_ = Clock::time_point::max();  // max: none
+  bool timer_pending_ = false;  // a wait is queued (it may be for an older deadline)
   std::string client_ip_;
   boost::beast::flat_buffer buffer_;     // kept across requests: holds pipelined bytes
   std::optional<RequestParser> parser_;  // one per request (basic_parser has no reset)
@@ -160,6 +186,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>, publ
   Response response_;
   std::string head_;  // serialized status line + fields, reused
   std::array<boost::asio::const_buffer, 2> write_buffers_;
+  // The pending read's, write's and timer wait's operations live here, not
+  // on the heap (a streaming session has a read and a write pending at once).
+  HandlerMemory read_memory_;
+  HandlerMemory write_memory_;
+  HandlerMemory timer_memory_;
   std::shared_ptr<SessionEventSink> event_sink_;  // while streaming
   std::deque<std::string> events_;                // pushed, not yet written
   bool writing_event_ = false;

@@ -59,7 +59,7 @@ void RequestParser::on_field_impl(field name, string_view name_string, string_vi
   if (name == field::expect && boost::beast::iequals(value, "100-continue")) {
     expects_continue_ = true;
   }
-  auto& header = out_.headers.emplace_back();
+  auto& header = out_.AddHeader();  // reuses the previous request's strings
   header.first.resize(name_string.size());
   for (std::size_t i = 0; i < name_string.size(); ++i) {
     char c = name_string[i];
