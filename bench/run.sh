@@ -76,6 +76,10 @@ if [[ -z $tally ]]; then
   echo "== building Release in $build"
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTALLY_BUILD_TESTS=OFF >/dev/null
   ninja -C "$build" tally >/dev/null
+  # The allocations-per-hit micro-benchmark, when Google Benchmark is installed.
+  if [[ $mode != smoke ]] && ninja -C "$build" -t targets all | grep -q '^tally_micro_bench:'; then
+    ninja -C "$build" tally_micro_bench >/dev/null
+  fi
   tally="$build/src/cli/tally"
 fi
 tally=$(realpath "$tally")
