@@ -18,7 +18,9 @@
 //   done as Sync k is expected to end (moving averages of both durations),
 //   so that one batch's fsync overlaps the next one's writes without
 //   splitting the hits into more, smaller commits: at most one applied
-//   batch waits for the next Sync. While Syncs or commits are short (see
+//   batch waits for the next Sync, and hits that arrive while the syncer
+//   answers a batch (mostly its clients, coming back) wait until all of
+//   them can join the next one. While Syncs or commits are short (see
 //   CountingOptions::overlap_min_sync), the writer calls Sync() itself
 //   after each batch instead. Batches are completed in order. If Sync
 //   fails, its batch's hits fail with Unavailable although they were
@@ -88,11 +90,12 @@ struct CountingOptions {
   // Sync takes at least overlap_min_sync and a commit overlap_min_commit
   // (moving averages); otherwise the writer syncs each batch itself.
   // Overlapping saves at most the shorter of the two per batch and costs
-  // two threads' wake-ups. Measured on 2 shared cores: with Syncs of
-  // ~0.25 ms (an idle disk) the hits wait for the CPU, not the disk, and
-  // overlapping lost ~10%; with 1-5 ms Syncs (a busy disk) and ~0.5 ms
-  // commits (many counters) it gained 35-50%; with ~0.05 ms commits (one
-  // hot counter) there is nothing to overlap.
+  // two threads' wake-ups. Measured on 2 shared cores (docs/benchmarks.md):
+  // with ~0.2 ms Syncs (an idle disk) the hits wait for the CPU, not the
+  // disk, and always overlapping cost a quarter of the throughput; with
+  // ~4 ms Syncs (a busy disk) and ~0.5 ms commits (many counters) it gained
+  // 12% and cut the p99; with ~0.05 ms commits (one hot counter) there is
+  // little to overlap.
   std::chrono::microseconds overlap_min_sync{500};
   std::chrono::microseconds overlap_min_commit{100};
 };
