@@ -351,6 +351,9 @@ TEST_F(StreamE2eTest, ThousandsOfAbandonedStreamsLeakNothing) {
   const pid_t pid = ServerPid();
   ASSERT_GT(pid, 0);
   ASSERT_EQ(Metric("tally_open_streams").value_or(-1), 0);
+  // An upper bound: a connection of the fixture's set-up may still be
+  // closing when this is read (seen under load: baseline 2, then 1), so
+  // "back to where it was" below means "not above it".
   const double base_connections = Metric("tally_open_connections").value_or(-1);
   const Fds start_fds = OpenFds(pid);
   ASSERT_GT(start_fds.other, 0);
@@ -445,7 +448,10 @@ TEST_F(StreamE2eTest, ThousandsOfAbandonedStreamsLeakNothing) {
     if (wave == 0) {
       warm_rss = RssKib(pid);
       ASSERT_TRUE(PollUntil(
-          [&] { return Metric("tally_open_connections").value_or(-1) == base_connections; },
+          [&] {
+            double open = Metric("tally_open_connections").value_or(-1);
+            return open >= 0 && open <= base_connections;
+          },
           milliseconds(5000)));
     }
   }
@@ -454,9 +460,12 @@ TEST_F(StreamE2eTest, ThousandsOfAbandonedStreamsLeakNothing) {
   // Everything returns to where it was.
   EXPECT_TRUE(PollUntil([&] { return Metric("tally_open_streams").value_or(-1) == 0; },
                         milliseconds(5000)));
-  EXPECT_TRUE(
-      PollUntil([&] { return Metric("tally_open_connections").value_or(-1) == base_connections; },
-                milliseconds(5000)))
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        double open = Metric("tally_open_connections").value_or(-1);
+        return open >= 0 && open <= base_connections;
+      },
+      milliseconds(5000)))
       << "open connections " << Metric("tally_open_connections").value_or(-1) << ", baseline "
       << base_connections;
   Fds fds;
