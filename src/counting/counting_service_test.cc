@@ -131,7 +131,7 @@ class ScriptedStore : public Store {
   std::atomic<int> sync_calls{0};
   // Pipelining (ApplyHitsNeedsSync).
   bool needs_sync = false;
-  std::chrono::milliseconds sync_delay{0};
+  std::chrono::microseconds sync_delay{0};
   std::atomic<bool> sync_running{false};
   std::atomic<int> overlaps{0};          // ApplyHits calls that began while a Sync ran
   int64_t applied_hits = 0;              // guarded by mu
@@ -549,54 +549,48 @@ TEST(CountingServiceTest, PipelinedWriterAppliesTheNextBatchAsTheRunningSyncIsDu
   EXPECT_EQ(r.numbers, (std::vector<int64_t>{1, 2, 3}));
 }
 
-// Submits a hit every millisecond for `duration`, then waits for the answers.
-void SubmitSteadily(CountingService& service, Recorder& r, std::chrono::milliseconds duration) {
+// With the default options, commits taking `commit` and Syncs taking `sync`:
+// submits a hit every millisecond for 300 ms, waits for the answers, and
+// returns how many commits began while a Sync ran.
+int OverlapsUnderSteadyHits(std::chrono::milliseconds commit, std::chrono::microseconds sync) {
+  ScriptedStore store;
+  store.needs_sync = true;
+  store.delay = commit;
+  store.sync_delay = sync;
+  CountingService service(store, {}, nullptr);
+  Recorder r;
+  r.durable = &store.durable_hits;
   int submitted = 0;
-  for (auto end = std::chrono::steady_clock::now() + duration;
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
        std::chrono::steady_clock::now() < end; ++submitted) {
-    ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+    EXPECT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   r.WaitFor(submitted);
+  service.Stop();
+  EXPECT_EQ(store.sync_calls.load(), store.ApplyCalls()) << "one Sync per applied batch";
   std::lock_guard lock(r.mu);
   EXPECT_EQ(r.numbers.size(), static_cast<size_t>(submitted));
+  return store.overlaps.load();
 }
 
 TEST(CountingServiceTest, PipelinedWriterSyncsItselfWhileCommitsAreShort) {
-  ScriptedStore store;
-  store.needs_sync = true;
-  store.sync_delay = std::chrono::milliseconds(5);  // a slow disk, instant commits
-  CountingService service(store, {}, nullptr);
-  Recorder r;
-  r.durable = &store.durable_hits;
-  SubmitSteadily(service, r, std::chrono::milliseconds(300));
-  EXPECT_EQ(store.overlaps.load(), 0) << "a commit ran while a Sync did";
-  EXPECT_EQ(store.sync_calls.load(), store.ApplyCalls());
+  // A slow disk, instant commits (one hot counter).
+  EXPECT_EQ(OverlapsUnderSteadyHits(std::chrono::milliseconds(0), std::chrono::milliseconds(5)), 0)
+      << "a commit ran while a Sync did";
 }
 
 TEST(CountingServiceTest, PipelinedWriterSyncsItselfWhileSyncsAreShort) {
-  ScriptedStore store;
-  store.needs_sync = true;
-  store.delay = std::chrono::milliseconds(2);  // slow commits, a fast disk
-  CountingService service(store, {}, nullptr);
-  Recorder r;
-  r.durable = &store.durable_hits;
-  SubmitSteadily(service, r, std::chrono::milliseconds(300));
-  EXPECT_EQ(store.overlaps.load(), 0) << "a commit ran while a Sync did";
-  EXPECT_EQ(store.sync_calls.load(), store.ApplyCalls());
+  // Slow commits (many counters), a fast disk: 0.3 ms Syncs, under
+  // CountingOptions::overlap_min_sync, but long enough to be seen overlapped.
+  EXPECT_EQ(OverlapsUnderSteadyHits(std::chrono::milliseconds(2), std::chrono::microseconds(300)),
+            0)
+      << "a commit ran while a Sync did";
 }
 
 TEST(CountingServiceTest, PipelinedWriterOverlapsSyncsWithCommitsWhileBothAreLong) {
-  ScriptedStore store;
-  store.needs_sync = true;
-  store.delay = std::chrono::milliseconds(2);
-  store.sync_delay = std::chrono::milliseconds(5);
-  CountingService service(store, {}, nullptr);
-  Recorder r;
-  r.durable = &store.durable_hits;
-  SubmitSteadily(service, r, std::chrono::milliseconds(300));
-  EXPECT_GT(store.overlaps.load(), 0) << "no commit ran while a Sync did";
-  EXPECT_EQ(store.sync_calls.load(), store.ApplyCalls());
+  EXPECT_GT(OverlapsUnderSteadyHits(std::chrono::milliseconds(2), std::chrono::milliseconds(5)), 0)
+      << "no commit ran while a Sync did";
 }
 
 TEST(CountingServiceTest, StrictStoreWithoutSyncNeedsIsNotPipelined) {

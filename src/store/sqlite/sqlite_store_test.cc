@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -652,51 +653,62 @@ TEST_F(SqliteStoreTest, ConcurrentWritersEachGetADistinctTotal) {
   for (size_t i = 0; i < all.size(); ++i) ASSERT_EQ(all[i], static_cast<int64_t>(i) + 1);
 }
 
-// A child process counts in strict mode and reports every acknowledged total
-// through a pipe; the parent kills it with SIGKILL at an arbitrary moment.
-// No acknowledged hit may be lost, and no batch may be half applied.
+// Forks a child that runs `count`, which writes every acknowledged total (an
+// int64_t) to the pipe descriptor it is given and never returns. Reads `acks`
+// of them, each above the one before and above `last_acked`, kills the child
+// with SIGKILL at that arbitrary moment, reads what it wrote before dying
+// (pipe writes of 8 bytes are atomic), and leaves the last total in
+// `last_acked`.
+void CountThenKill(const std::function<void(int fd)>& count, int acks, int64_t& last_acked) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(fds[0]);
+    count(fds[1]);
+    _exit(6);
+  }
+  close(fds[1]);
+  int64_t value = 0;
+  int read_acks = 0;
+  while (read_acks < acks && read(fds[0], &value, sizeof value) == sizeof value) {
+    ASSERT_GT(value, last_acked) << "answers out of order";
+    last_acked = value;
+    ++read_acks;
+  }
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wstatus)) << "child exited early with " << WEXITSTATUS(wstatus);
+  ASSERT_EQ(read_acks, acks);
+  while (read(fds[0], &value, sizeof value) == sizeof value) last_acked = value;
+  close(fds[0]);
+}
+
+// A child process counts in strict mode, and is killed at an arbitrary
+// moment. No acknowledged hit may be lost, and no batch may be half applied.
 // (SIGKILL tests the process-crash half of the promise: acknowledgement
 // only after COMMIT and its Sync. Power loss would need a fault-injecting
 // file system: the fsync half is argued in SqliteStore::Sync.)
 TEST_F(SqliteStoreTest, KillNineLosesNoAcknowledgedHit) {
   int64_t last_acked = 0;
   for (int round = 0; round < 3; ++round) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      close(fds[0]);
-      auto store = SqliteStore::Open(path_, Durability::kStrict);
-      if (!store.ok()) _exit(2);
-      HitDelta batch[2] = {{"s", "/a", kDay1, 1, V(0)}, {"s", "/b", kDay1, 1, V(1)}};
-      CounterTotals totals[2];
-      for (;;) {
-        if (!(*store)->ApplyHits(batch, totals).ok()) _exit(3);
-        // Strict acknowledges after a Sync (ApplyHitsNeedsSync).
-        if (!(*store)->Sync().ok()) _exit(5);
-        int64_t acked = totals[0].hits;
-        if (write(fds[1], &acked, sizeof acked) != sizeof acked) _exit(4);
-      }
-    }
-    close(fds[1]);
-    // Let it run for a varying number of commits, then kill it mid-flight.
-    const int acks_before_kill = 40 + 37 * round;
-    int64_t value = 0;
-    int acks = 0;
-    while (acks < acks_before_kill && read(fds[0], &value, sizeof value) == sizeof value) {
-      ASSERT_GT(value, last_acked);
-      last_acked = value;
-      ++acks;
-    }
-    ASSERT_EQ(kill(child, SIGKILL), 0);
-    int wstatus = 0;
-    ASSERT_EQ(waitpid(child, &wstatus, 0), child);
-    ASSERT_TRUE(WIFSIGNALED(wstatus)) << "child exited early with " << WEXITSTATUS(wstatus);
-    ASSERT_EQ(acks, acks_before_kill);
-    // Acks written before death count too (pipe writes of 8 bytes are atomic).
-    while (read(fds[0], &value, sizeof value) == sizeof value) last_acked = value;
-    close(fds[0]);
+    // A varying number of commits before the kill.
+    ASSERT_NO_FATAL_FAILURE(CountThenKill(
+        [&](int fd) {
+          auto store = SqliteStore::Open(path_, Durability::kStrict);
+          if (!store.ok()) _exit(2);
+          HitDelta batch[2] = {{"s", "/a", kDay1, 1, V(0)}, {"s", "/b", kDay1, 1, V(1)}};
+          CounterTotals totals[2];
+          for (;;) {
+            if (!(*store)->ApplyHits(batch, totals).ok()) _exit(3);
+            // Strict acknowledges after a Sync (ApplyHitsNeedsSync).
+            if (!(*store)->Sync().ok()) _exit(5);
+            if (write(fd, &totals[0].hits, sizeof(int64_t)) != sizeof(int64_t)) _exit(4);
+          }
+        },
+        40 + 37 * round, last_acked));
 
     auto store = OpenStore();
     ASSERT_TRUE(store);
@@ -712,9 +724,8 @@ TEST_F(SqliteStoreTest, KillNineLosesNoAcknowledgedHit) {
 }
 
 // The same through the path `tally serve` acknowledges hits on: the child
-// counts through a CountingService (strict SQLite pipelines its commits and
-// answers a hit only after a Sync() that covers it), and reports each
-// number in the completion. None may be lost.
+// counts through a CountingService (strict SQLite answers a hit only after a
+// Sync() that covers it), and reports each number in the completion.
 TEST_F(SqliteStoreTest, KillNineLosesNoHitAcknowledgedByTheCountingService) {
   // Writes every acknowledged number into a pipe, from the service's thread.
   class PipeCompletion : public HitCompletion {
@@ -730,41 +741,22 @@ TEST_F(SqliteStoreTest, KillNineLosesNoHitAcknowledgedByTheCountingService) {
   };
   int64_t last_acked = 0;
   for (int round = 0; round < 3; ++round) {
-    int fds[2];
-    ASSERT_EQ(pipe(fds), 0);
-    pid_t child = fork();
-    ASSERT_GE(child, 0);
-    if (child == 0) {
-      close(fds[0]);
-      auto store = SqliteStore::Open(path_, Durability::kStrict);
-      if (!store.ok() || !(*store)->ApplyHitsNeedsSync()) _exit(2);
-      PipeCompletion done(fds[1]);
-      CountingService service(**store, CountingOptions{}, nullptr);
-      for (;;) {
-        Status s = service.Submit("s", "/a", kDay1, "v", &done);
-        if (s.code() == StatusCode::kResourceExhausted) {
-          std::this_thread::sleep_for(std::chrono::microseconds(100));
-        } else if (!s.ok()) {
-          _exit(3);
-        }
-      }
-    }
-    close(fds[1]);
-    const int acks_before_kill = 500 + 377 * round;
-    int64_t value = 0;
-    int acks = 0;
-    while (acks < acks_before_kill && read(fds[0], &value, sizeof value) == sizeof value) {
-      ASSERT_GT(value, last_acked) << "answers out of order";
-      last_acked = value;
-      ++acks;
-    }
-    ASSERT_EQ(kill(child, SIGKILL), 0);
-    int wstatus = 0;
-    ASSERT_EQ(waitpid(child, &wstatus, 0), child);
-    ASSERT_TRUE(WIFSIGNALED(wstatus)) << "child exited early with " << WEXITSTATUS(wstatus);
-    ASSERT_EQ(acks, acks_before_kill);
-    while (read(fds[0], &value, sizeof value) == sizeof value) last_acked = value;
-    close(fds[0]);
+    ASSERT_NO_FATAL_FAILURE(CountThenKill(
+        [&](int fd) {
+          auto store = SqliteStore::Open(path_, Durability::kStrict);
+          if (!store.ok() || !(*store)->ApplyHitsNeedsSync()) _exit(2);
+          PipeCompletion done(fd);
+          CountingService service(**store, CountingOptions{}, nullptr);
+          for (;;) {
+            Status s = service.Submit("s", "/a", kDay1, "v", &done);
+            if (s.code() == StatusCode::kResourceExhausted) {
+              std::this_thread::sleep_for(std::chrono::microseconds(100));
+            } else if (!s.ok()) {
+              _exit(3);
+            }
+          }
+        },
+        500 + 377 * round, last_acked));
 
     auto store = OpenStore();
     ASSERT_TRUE(store);
