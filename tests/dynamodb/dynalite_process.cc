@@ -58,7 +58,10 @@ DynaliteProcess::DynaliteProcess() {
 
 DynaliteProcess::~DynaliteProcess() {
   Kill();
-  if (!data_dir_.empty()) std::filesystem::remove_all(data_dir_);
+  if (data_dir_.empty()) return;
+  std::error_code ignored;  // a destructor must not throw
+  std::filesystem::remove_all(data_dir_, ignored);
+  if (!keep_log_) std::filesystem::remove(data_dir_ + ".log", ignored);
 }
 
 std::string DynaliteProcess::Start() {
@@ -92,11 +95,13 @@ std::string DynaliteProcess::Spawn() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      keep_log_ = true;
       return "dynalite exited at start; see " + log;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   Kill();
+  keep_log_ = true;
   return "dynalite did not listen within 20 s; see " + log;
 }
 

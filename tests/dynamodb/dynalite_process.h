@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "common/status.h"
 #include "aws/aws_config.h"
+#include "common/status.h"
 #include "store/dynamodb/dynamodb_client.h"
 
 namespace tally::testing {
@@ -53,6 +53,9 @@ class DynaliteProcess {
   pid_t pid_ = -1;
   int port_ = 0;
   std::string data_dir_;
+  // dynalite's output, next to data_dir_; kept only when it failed to start,
+  // since the error message points there.
+  bool keep_log_ = false;
 };
 
 // Creates a table with a unique name in the Tally layout and waits until it
