@@ -248,7 +248,7 @@ if [[ $counters -gt 0 ]]; then
     # Advance by the slowest thread's share: keys are dealt round-robin to
     # threads, so advancing by the total would skip what slower threads missed.
     issued=$((issued + $(python3 -c "import json,sys; print(json.loads(sys.argv[1])['min_thread_requests'] * $threads)" "$line")))
-    have=$(sqlite3 "file:$db?mode=ro" "SELECT count(*) FROM counters WHERE site='demo' AND key LIKE '/w%'")
+    have=$(sqlite3 "file:$db?mode=ro" "SELECT count(*) FROM counts WHERE site='demo' AND day='total' AND key LIKE '/w%'")
     echo "  $have counters ($(( $(date +%s) - t0 )) s)"
     [[ $have -ge $counters || $(( $(date +%s) - t0 )) -gt 600 ]] && break
   done

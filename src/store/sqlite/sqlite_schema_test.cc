@@ -63,19 +63,51 @@ TEST_F(SqliteSchemaTest, NewFileGetsLatestVersionTablesAndApplicationId) {
   ASSERT_TRUE(MigrateSchema(*conn).ok());
   EXPECT_EQ(Version(*conn), LatestSchemaVersion());
   EXPECT_TRUE(TableExists(*conn, "sites"));
-  EXPECT_TRUE(TableExists(*conn, "counters"));
-  EXPECT_TRUE(TableExists(*conn, "days"));
+  EXPECT_TRUE(TableExists(*conn, "counts"));
+  EXPECT_TRUE(TableExists(*conn, "visitor_marks"));
+  EXPECT_FALSE(TableExists(*conn, "counters"));  // merged into counts by version 3
+  EXPECT_FALSE(TableExists(*conn, "days"));
   EXPECT_EQ(*conn->QueryInt("PRAGMA application_id"), kTallyApplicationId);
+}
+
+// A file written by a version-2 Tally: its totals and days end up as the
+// rows of counts, nothing lost, nothing added.
+TEST_F(SqliteSchemaTest, Version2CountersAndDaysMoveIntoCounts) {
+  auto conn = Connect();
+  ASSERT_TRUE(conn);
+  ASSERT_TRUE(MigrateSchema(*conn, SchemaMigrations().first(2)).ok());
+  ASSERT_EQ(Version(*conn), 2);
+  ASSERT_TRUE(conn->ExecScript("INSERT INTO counters VALUES ('s', '/', 7, 2), ('s', '/b', 1, 1), "
+                               "('t', '/', 5, 0);"
+                               "INSERT INTO days VALUES ('s', '/', '2024-03-01', 4, 1), "
+                               "('s', '/', '2024-03-02', 3, 1), ('s', '/b', '2024-03-02', 1, 1)")
+                  .ok());
+
+  ASSERT_TRUE(MigrateSchema(*conn).ok());
+  EXPECT_EQ(Version(*conn), LatestSchemaVersion());
+  auto dump = [&](const std::string& where) {
+    Result<int64_t> n = conn->QueryInt("SELECT count(*) FROM counts WHERE " + where);
+    return n.ok() ? *n : -1;
+  };
+  EXPECT_EQ(dump("1"), 6);
+  EXPECT_EQ(dump("site = 's' AND key = '/' AND day = 'total' AND hits = 7 AND visitors = 2"), 1);
+  EXPECT_EQ(dump("site = 's' AND key = '/b' AND day = 'total' AND hits = 1 AND visitors = 1"), 1);
+  EXPECT_EQ(dump("site = 't' AND key = '/' AND day = 'total' AND hits = 5 AND visitors = 0"), 1);
+  EXPECT_EQ(dump("site = 's' AND key = '/' AND day = '2024-03-01' AND hits = 4"), 1);
+  EXPECT_EQ(dump("site = 's' AND key = '/' AND day = '2024-03-02' AND hits = 3"), 1);
+  EXPECT_EQ(dump("site = 's' AND key = '/b' AND day = '2024-03-02' AND hits = 1"), 1);
+  EXPECT_FALSE(TableExists(*conn, "counters"));
+  EXPECT_FALSE(TableExists(*conn, "days"));
 }
 
 TEST_F(SqliteSchemaTest, MigratingTwiceIsHarmless) {
   auto conn = Connect();
   ASSERT_TRUE(conn);
   ASSERT_TRUE(MigrateSchema(*conn).ok());
-  ASSERT_TRUE(conn->ExecScript("INSERT INTO counters VALUES ('s', '/', 7, 1)").ok());
+  ASSERT_TRUE(conn->ExecScript("INSERT INTO counts VALUES ('s', '/', 'total', 7, 1)").ok());
   Status again = MigrateSchema(*conn);
   EXPECT_TRUE(again.ok()) << again.ToString();
-  EXPECT_EQ(*conn->QueryInt("SELECT hits FROM counters"), 7);
+  EXPECT_EQ(*conn->QueryInt("SELECT hits FROM counts"), 7);
 }
 
 TEST_F(SqliteSchemaTest, AppliesOnlyStepsNewerThanTheFile) {
@@ -117,7 +149,7 @@ TEST_F(SqliteSchemaTest, RefusesNewerVersionWithoutChangingIt) {
   EXPECT_NE(s.message().find("99"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("newer"), std::string::npos) << s.message();
   EXPECT_EQ(Version(*conn), 99);
-  EXPECT_FALSE(TableExists(*conn, "counters"));
+  EXPECT_FALSE(TableExists(*conn, "counts"));
 }
 
 TEST_F(SqliteSchemaTest, RefusesAnotherApplicationsFile) {
@@ -134,7 +166,7 @@ TEST_F(SqliteSchemaTest, StrictTablesRejectWrongTypes) {
   auto conn = Connect();
   ASSERT_TRUE(conn);
   ASSERT_TRUE(MigrateSchema(*conn).ok());
-  EXPECT_FALSE(conn->ExecScript("INSERT INTO counters VALUES ('s', '/', 'many', 0)").ok());
+  EXPECT_FALSE(conn->ExecScript("INSERT INTO counts VALUES ('s', '/', 'total', 'many', 0)").ok());
 }
 
 }  // namespace

@@ -31,11 +31,12 @@ constexpr size_t kMaxIdleReaders = 8;
 constexpr int64_t kJournalSizeLimitBytes = 64 << 20;
 // Page size of databases this build creates. A commit writes every page it
 // dirtied to the WAL, whole: with hits spread over many counters (a Zipf mix
-// of 10 000 keys) a batch of ~30 hits dirties ~45 pages, one per counter row
-// and one per day row, so the page size is the WAL bytes per hit. 1 KiB
-// pages instead of SQLite's default 4 KiB cut that from 5.9 KB to 1.9 KB per
-// hit and the writer's CPU per hit by ~15% (docs/benchmarks.md); rows are
-// small (a counter is ~30 bytes), so a B-tree level more at most is the cost.
+// of 10 000 keys) a batch of ~30 hits dirties about one page per counter
+// (its total and today's row are neighbours, see sqlite_schema.cc), so the
+// page size is the WAL bytes per hit. 1 KiB pages instead of SQLite's
+// default 4 KiB cut that from 5.9 KB to 1.9 KB per hit (before the merge of
+// totals and days) and the writer's CPU per hit by ~15% (docs/benchmarks.md);
+// rows are small (~40 bytes), so a B-tree level more at most is the cost.
 constexpr int64_t kNewDatabasePageSize = 1024;
 // WAL bytes after which a commit checkpoints (SQLite's default is 1000
 // pages, i.e. 4 MiB of 4 KiB pages; the same bytes of small pages would
@@ -47,25 +48,32 @@ constexpr int64_t kCheckpointWalBytes = 4 << 20;
 // (a savepoint) inside the batch's transaction. Opening and releasing both,
 // twice per counter, cost the group-commit writer a quarter of its CPU; one
 // read of the two rows after the upserts (kReadCounter) costs less.
-constexpr std::string_view kUpsertCounter =
-    "INSERT INTO counters (site, key, hits, visitors) VALUES (?1, ?2, ?3, ?4) "
-    "ON CONFLICT (site, key) DO UPDATE SET hits = hits + excluded.hits, "
+// A counter's total is its row of day 'total' (see sqlite_schema.cc).
+constexpr std::string_view kUpsertTotal =
+    "INSERT INTO counts (site, key, day, hits, visitors) VALUES (?1, ?2, 'total', ?3, ?4) "
+    "ON CONFLICT (site, key, day) DO UPDATE SET hits = hits + excluded.hits, "
     "visitors = visitors + excluded.visitors";
 constexpr std::string_view kUpsertDay =
-    "INSERT INTO days (site, key, day, hits, visitors) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "INSERT INTO counts (site, key, day, hits, visitors) VALUES (?1, ?2, ?3, ?4, ?5) "
     "ON CONFLICT (site, key, day) DO UPDATE SET hits = hits + excluded.hits, "
     "visitors = visitors + excluded.visitors";
 constexpr std::string_view kReadCounter =
-    "SELECT c.hits, c.visitors, d.hits, d.visitors FROM counters AS c "
-    "LEFT JOIN days AS d ON d.site = c.site AND d.key = c.key AND d.day = ?3 "
-    "WHERE c.site = ?1 AND c.key = ?2";
+    "SELECT t.hits, t.visitors, d.hits, d.visitors FROM counts AS t "
+    "LEFT JOIN counts AS d ON d.site = t.site AND d.key = t.key AND d.day = ?3 "
+    "WHERE t.site = ?1 AND t.key = ?2 AND t.day = 'total'";
 constexpr std::string_view kSetCounter =
-    "INSERT INTO counters (site, key, hits, visitors) VALUES (?1, ?2, ?3, 0) "
-    "ON CONFLICT (site, key) DO UPDATE SET hits = excluded.hits";
-constexpr std::string_view kDeleteCounter = "DELETE FROM counters WHERE site = ?1 AND key = ?2";
-constexpr std::string_view kDeleteCounterDays = "DELETE FROM days WHERE site = ?1 AND key = ?2";
-constexpr std::string_view kListCounters =
-    "SELECT key, hits, visitors FROM counters WHERE site = ?1 AND key > ?2 ORDER BY key LIMIT ?3";
+    "INSERT INTO counts (site, key, day, hits, visitors) VALUES (?1, ?2, 'total', ?3, 0) "
+    "ON CONFLICT (site, key, day) DO UPDATE SET hits = excluded.hits";
+// The total and every day.
+constexpr std::string_view kDeleteCounter = "DELETE FROM counts WHERE site = ?1 AND key = ?2";
+// ListCounters seeks from one key to the next instead of walking the primary
+// key, which would visit every day row of every listed counter. (A partial
+// index of the totals would do it in one query, but SQLite then maintains it
+// on every hit's upsert: it doubled the writer's CPU per hit.)
+constexpr std::string_view kNextKey =
+    "SELECT key FROM counts WHERE site = ?1 AND key > ?2 ORDER BY key LIMIT 1";
+constexpr std::string_view kReadTotal =
+    "SELECT hits, visitors FROM counts WHERE site = ?1 AND key = ?2 AND day = 'total'";
 constexpr std::string_view kSelectSite =
     "SELECT name, origins, require_public_key, public_key_hash, admin_token_hash, timezone, "
     "created_at, settings FROM sites WHERE name = ?1";
@@ -83,8 +91,7 @@ constexpr std::string_view kMarkVisitor =
     "INSERT INTO visitor_marks (site, day, hash, key) VALUES (?1, ?2, ?3, ?4) "
     "ON CONFLICT DO NOTHING";
 constexpr std::string_view kDeleteSite = "DELETE FROM sites WHERE name = ?1";
-constexpr std::string_view kDeleteSiteCounters = "DELETE FROM counters WHERE site = ?1";
-constexpr std::string_view kDeleteSiteDays = "DELETE FROM days WHERE site = ?1";
+constexpr std::string_view kDeleteSiteCounts = "DELETE FROM counts WHERE site = ?1";
 constexpr std::string_view kDeleteSiteMarks = "DELETE FROM visitor_marks WHERE site = ?1";
 constexpr std::string_view kPing = "SELECT 1 FROM sites LIMIT 1";
 // Changes when another connection commits to the file (not on our own
@@ -265,6 +272,8 @@ Status SqliteStore::ApplyHits(std::span<const HitDelta> deltas, std::span<Counte
     if (delta.hits < 0) {
       return Status::InvalidArgument("ApplyHits: negative delta");
     }
+    // The name of the totals' row would turn this delta into a second total.
+    if (delta.day == "total") return Status::InvalidArgument("ApplyHits: day 'total'");
   }
   if (deltas.empty()) return Status::Ok();
   return NoThrow("ApplyHits", [&] {
@@ -278,7 +287,7 @@ Status SqliteStore::ApplyHits(std::span<const HitDelta> deltas, std::span<Counte
 // are read as integers) except for visitor markers newly remembered.
 Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
                                     std::span<CounterTotals> totals) {
-  Result<SqliteStatement*> counter_stmt = writer_->Cached(kUpsertCounter);
+  Result<SqliteStatement*> counter_stmt = writer_->Cached(kUpsertTotal);
   if (!counter_stmt.ok()) return counter_stmt.status();
   Result<SqliteStatement*> day_stmt = writer_->Cached(kUpsertDay);
   if (!day_stmt.ok()) return day_stmt.status();
@@ -473,20 +482,14 @@ Status SqliteStore::SetCounter(std::string_view site, std::string_view key, int6
 Status SqliteStore::DeleteCounter(std::string_view site, std::string_view key) {
   return SyncIfStrict(NoThrow("DeleteCounter", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
-    SqliteTransaction txn(*writer_);
-    if (Status s = txn.Begin(); !s.ok()) return s;
-    int64_t deleted = 0;
-    for (std::string_view sql : {kDeleteCounter, kDeleteCounterDays}) {
-      Result<SqliteStatement*> stmt = writer_->Cached(sql);
-      if (!stmt.ok()) return stmt.status();
-      ScopedStatement st(**stmt);
-      st->BindText(1, site);
-      st->BindText(2, key);
-      if (st->Step() != SQLITE_DONE) return writer_->Error("DeleteCounter");
-      deleted += writer_->Changes();
-    }
-    if (deleted == 0) return Status::NotFound("counter not found");
-    return txn.Commit();
+    Result<SqliteStatement*> stmt = writer_->Cached(kDeleteCounter);
+    if (!stmt.ok()) return stmt.status();
+    ScopedStatement st(**stmt);
+    st->BindText(1, site);
+    st->BindText(2, key);
+    if (st->Step() != SQLITE_DONE) return writer_->Error("DeleteCounter");
+    if (writer_->Changes() == 0) return Status::NotFound("counter not found");
+    return Status::Ok();
   }));
 }
 
@@ -498,18 +501,33 @@ Result<std::vector<CounterRow>> SqliteStore::ListCounters(std::string_view site,
     if (limit == 0) return rows;
     Result<ReaderLease> reader = AcquireReader();
     if (!reader.ok()) return reader.status();
-    Result<SqliteStatement*> stmt = (*reader)->Cached(kListCounters);
-    if (!stmt.ok()) return stmt.status();
-    ScopedStatement st(**stmt);
-    st->BindText(1, site);
-    st->BindText(2, after_key);
-    st->BindInt64(3, limit);
-    int rc;
-    while ((rc = st->Step()) == SQLITE_ROW) {
-      rows.push_back(
-          CounterRow{std::string(st->ColumnText(0)), st->ColumnInt64(1), st->ColumnInt64(2)});
+    Result<SqliteStatement*> next_stmt = (*reader)->Cached(kNextKey);
+    if (!next_stmt.ok()) return next_stmt.status();
+    Result<SqliteStatement*> total_stmt = (*reader)->Cached(kReadTotal);
+    if (!total_stmt.ok()) return total_stmt.status();
+    // Each step reads the latest commit: like any page of a paginated list,
+    // a page may miss a counter created or include one deleted meanwhile.
+    std::string key(after_key);
+    while (rows.size() < static_cast<size_t>(limit)) {
+      {
+        ScopedStatement st(**next_stmt);
+        st->BindText(1, site);
+        st->BindText(2, key);
+        int rc = st->Step();
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return (*reader)->Error("ListCounters");
+        key.assign(st->ColumnText(0));
+      }
+      ScopedStatement st(**total_stmt);
+      st->BindText(1, site);
+      st->BindText(2, key);
+      int rc = st->Step();
+      if (rc == SQLITE_ROW) {
+        rows.push_back(CounterRow{key, st->ColumnInt64(0), st->ColumnInt64(1)});
+      } else if (rc != SQLITE_DONE) {  // DONE: day rows without a total (imported)
+        return (*reader)->Error("ListCounters");
+      }
     }
-    if (rc != SQLITE_DONE) return (*reader)->Error("ListCounters");
     return rows;
   });
 }
@@ -571,8 +589,7 @@ Status SqliteStore::DeleteSite(std::string_view name) {
     if (Status s = txn.Begin(); !s.ok()) return s;
     // Whatever the outcome, the cache must not keep markers this deletes.
     marks_.Clear();
-    for (std::string_view sql :
-         {kDeleteSite, kDeleteSiteCounters, kDeleteSiteDays, kDeleteSiteMarks}) {
+    for (std::string_view sql : {kDeleteSite, kDeleteSiteCounts, kDeleteSiteMarks}) {
       Result<SqliteStatement*> stmt = writer_->Cached(sql);
       if (!stmt.ok()) return stmt.status();
       ScopedStatement st(**stmt);

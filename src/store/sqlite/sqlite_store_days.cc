@@ -9,25 +9,25 @@ namespace tally {
 namespace {
 
 constexpr std::string_view kSeriesOfKey =
-    "SELECT day, hits, visitors FROM days WHERE site = ?1 AND key = ?2 AND day >= ?3 "
+    "SELECT day, hits, visitors FROM counts WHERE site = ?1 AND key = ?2 AND day >= ?3 "
     "AND day <= ?4 ORDER BY day";
 constexpr std::string_view kSeriesOfSite =
-    "SELECT day, SUM(hits), SUM(visitors) FROM days WHERE site = ?1 AND day >= ?2 AND day <= ?3 "
+    "SELECT day, SUM(hits), SUM(visitors) FROM counts WHERE site = ?1 AND day >= ?2 AND day <= ?3 "
     "GROUP BY day ORDER BY day";
 constexpr std::string_view kInsertSalt =
     "INSERT INTO salts (day, salt) VALUES (?1, ?2) ON CONFLICT (day) DO NOTHING";
 constexpr std::string_view kSelectSalt = "SELECT salt FROM salts WHERE day = ?1";
 constexpr std::string_view kForgetSalts = "DELETE FROM salts WHERE day < ?1";
 constexpr std::string_view kForgetMarks = "DELETE FROM visitor_marks WHERE day < ?1";
-// Totals carry an empty day, which sorts before every real day.
+// Series ranges are of YYYY-MM-DD days: a total's day ('total') is outside
+// every one of them.
+// Exported totals carry an empty day, so a counter's total comes before its
+// days (the export format's order).
 constexpr std::string_view kExport =
-    "SELECT key, '' AS day, hits, visitors FROM counters WHERE site = ?1 "
-    "UNION ALL SELECT key, day, hits, visitors FROM days WHERE site = ?1 ORDER BY 1, 2";
-constexpr std::string_view kImportTotal =
-    "INSERT INTO counters (site, key, hits, visitors) VALUES (?1, ?2, ?3, ?4) "
-    "ON CONFLICT (site, key) DO UPDATE SET hits = excluded.hits, visitors = excluded.visitors";
-constexpr std::string_view kImportDay =
-    "INSERT INTO days (site, key, day, hits, visitors) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "SELECT key, CASE day WHEN 'total' THEN '' ELSE day END AS d, hits, visitors FROM counts "
+    "WHERE site = ?1 ORDER BY key, d";
+constexpr std::string_view kImportRow =
+    "INSERT INTO counts (site, key, day, hits, visitors) VALUES (?1, ?2, ?3, ?4, ?5) "
     "ON CONFLICT (site, key, day) DO UPDATE SET hits = excluded.hits, "
     "visitors = excluded.visitors";
 
@@ -125,20 +125,17 @@ Status SqliteStore::ImportRows(std::string_view site, std::span<const ExportRow>
   }
   return SyncIfStrict(NoThrow("ImportRows", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
-    Result<SqliteStatement*> total_stmt = writer_->Cached(kImportTotal);
-    if (!total_stmt.ok()) return total_stmt.status();
-    Result<SqliteStatement*> day_stmt = writer_->Cached(kImportDay);
-    if (!day_stmt.ok()) return day_stmt.status();
+    Result<SqliteStatement*> stmt = writer_->Cached(kImportRow);
+    if (!stmt.ok()) return stmt.status();
     SqliteTransaction txn(*writer_);
     if (Status s = txn.Begin(); !s.ok()) return s;
     for (const ExportRow& row : rows) {
-      ScopedStatement st(row.day.empty() ? **total_stmt : **day_stmt);
-      int index = 1;
-      st->BindText(index++, site);
-      st->BindText(index++, row.key);
-      if (!row.day.empty()) st->BindText(index++, row.day);
-      st->BindInt64(index++, row.hits);
-      st->BindInt64(index++, row.visitors);
+      ScopedStatement st(**stmt);
+      st->BindText(1, site);
+      st->BindText(2, row.key);
+      st->BindText(3, row.day.empty() ? std::string_view("total") : std::string_view(row.day));
+      st->BindInt64(4, row.hits);
+      st->BindInt64(5, row.visitors);
       if (st->Step() != SQLITE_DONE) return writer_->Error("ImportRows");
     }
     return txn.Commit();

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "counting/counting_service.h"
+#include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/sqlite_schema.h"
 
 namespace tally {
@@ -60,6 +61,12 @@ std::span<const std::string_view> V(int64_t n) {
   static const std::string_view kHashes[] = {"h0", "h1", "h2", "h3", "h4",
                                              "h5", "h6", "h7", "h8", "h9"};
   return {kHashes, static_cast<size_t>(n)};
+}
+
+std::vector<std::string> Keys(const std::vector<CounterRow>& rows) {
+  std::vector<std::string> keys;
+  for (const CounterRow& row : rows) keys.push_back(row.key);
+  return keys;
 }
 
 class SqliteStoreTest : public ::testing::Test {
@@ -241,6 +248,42 @@ TEST_F(SqliteStoreTest, OpenRefusesADatabaseFromTheFuture) {
   EXPECT_EQ(RawQueryText(path_, "PRAGMA journal_mode"), "delete");
 }
 
+// A file a version-2 Tally wrote (totals and days in two tables) opens with
+// its numbers intact, and counting goes on from them.
+TEST_F(SqliteStoreTest, OpenUpgradesAVersion2File) {
+  {
+    auto conn = SqliteConnection::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(MigrateSchema(**conn, SchemaMigrations().first(2)).ok());
+    ASSERT_TRUE((*conn)
+                    ->ExecScript(std::string("INSERT INTO counters VALUES ('s', '/', 7, 2), "
+                                             "('s', '/b', 1, 1); INSERT INTO days VALUES ") +
+                                 "('s', '/', '" + std::string(kDay1) + "', 4, 1), ('s', '/', '" +
+                                 std::string(kDay2) + "', 3, 1), ('s', '/b', '" +
+                                 std::string(kDay2) + "', 1, 1)")
+                    .ok());
+  }
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_EQ(RawQueryText(path_, "PRAGMA user_version"), std::to_string(LatestSchemaVersion()));
+  Result<CounterTotals> root = store->ReadCounter("s", "/", kDay2);
+  ASSERT_TRUE(root.ok()) << root.status().ToString();
+  EXPECT_EQ(root->hits, 7);
+  EXPECT_EQ(root->visitors, 2);
+  EXPECT_EQ(root->today_hits, 3);
+  Result<std::vector<CounterRow>> list = store->ListCounters("s", "", 10);
+  ASSERT_TRUE(list.ok());
+  EXPECT_THAT(Keys(*list), ElementsAre("/", "/b"));
+  Result<std::vector<DayRow>> series = store->ReadSeries("s", "/", kDay1, kDay2);
+  ASSERT_TRUE(series.ok());
+  ASSERT_EQ(series->size(), 2u);
+  EXPECT_EQ((*series)[0].hits, 4);
+  EXPECT_EQ((*series)[1].hits, 3);
+  CounterTotals after = Hit(*store, "s", "/", kDay2, 1, 0);
+  EXPECT_EQ(after.hits, 8);
+  EXPECT_EQ(after.today_hits, 4);
+}
+
 // --- ApplyHits -------------------------------------------------------------
 
 TEST_F(SqliteStoreTest, ApplyHitsReturnsTotalsAcrossBatchesCountersAndDays) {
@@ -296,6 +339,9 @@ TEST_F(SqliteStoreTest, ApplyHitsValidatesItsArguments) {
   HitDelta negative{"s", "/", kDay1, -1, V(0)};
   CounterTotals totals;
   EXPECT_EQ(store->ApplyHits({&negative, 1}, {&totals, 1}).code(), StatusCode::kInvalidArgument);
+  // The totals' row is stored as day 'total'; a delta may not name it.
+  HitDelta total_day{"s", "/", "total", 1, V(0)};
+  EXPECT_EQ(store->ApplyHits({&total_day, 1}, {&totals, 1}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store->ReadCounter("s", "/", kDay1).status().code(), StatusCode::kNotFound);
 }
 
@@ -307,7 +353,7 @@ TEST_F(SqliteStoreTest, FailedApplyHitsAppliesNothing) {
   }
   // Fault injection: make the second delta of a batch fail inside SQLite.
   ASSERT_EQ(RawExec(path_,
-                    "CREATE TRIGGER boom AFTER INSERT ON counters WHEN NEW.key = '/boom' "
+                    "CREATE TRIGGER boom AFTER INSERT ON counts WHEN NEW.key = '/boom' "
                     "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
             SQLITE_OK);
   auto store = OpenStore();
@@ -403,12 +449,6 @@ TEST_F(SqliteStoreTest, DeleteCounterRemovesItAndItsDays) {
   EXPECT_EQ(again.today_hits, 1);
 }
 
-std::vector<std::string> Keys(const std::vector<CounterRow>& rows) {
-  std::vector<std::string> keys;
-  for (const CounterRow& row : rows) keys.push_back(row.key);
-  return keys;
-}
-
 TEST_F(SqliteStoreTest, ListCountersPagesInByteOrder) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
@@ -418,6 +458,11 @@ TEST_F(SqliteStoreTest, ListCountersPagesInByteOrder) {
   }
   Hit(*store, "other", "/a", kDay1, 1, 0);
   Hit(*store, "s", "/a", kDay1, 2, 1);
+  // Day rows live next to the totals (one table): they are not counters,
+  // nor are imported days of a key that has no total.
+  Hit(*store, "s", "/b", kDay2, 1, 0);
+  ExportRow orphan_day{"/b2", std::string(kDay1), 5, 0};
+  ASSERT_TRUE(store->ImportRows("s", {&orphan_day, 1}).ok());
 
   Result<std::vector<CounterRow>> page1 = store->ListCounters("s", "", 2);
   ASSERT_TRUE(page1.ok());
@@ -527,7 +572,7 @@ TEST_F(SqliteStoreTest, DeleteSiteRemovesItsCountersAndDaysOnly) {
   EXPECT_EQ(store->GetSite("gone").status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(store->ListCounters("gone", "", 10)->empty());
   EXPECT_EQ(store->ReadCounter("gone", "/", kDay1).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(RawQueryText(path_, "SELECT count(*) FROM days WHERE site = 'gone'"), "0");
+  EXPECT_EQ(RawQueryText(path_, "SELECT count(*) FROM counts WHERE site = 'gone'"), "0");
   EXPECT_EQ(store->ReadCounter("kept", "/", kDay1)->hits, 4);
   EXPECT_TRUE(store->GetSite("kept").ok());
 
@@ -572,7 +617,7 @@ TEST_F(SqliteStoreTest, ReadsAreNotBlockedByAnotherWritersLock) {
   Hit(*store, "s", "/", kDay1, 1, 0);
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; UPDATE counters SET hits = 999", nullptr, nullptr,
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; UPDATE counts SET hits = 999", nullptr, nullptr,
                          nullptr),
             SQLITE_OK);
   auto start = std::chrono::steady_clock::now();
