@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -235,7 +234,12 @@ SqliteStore::SqliteStore(std::string path, Durability durability,
   idle_readers_.reserve(kMaxIdleReaders);
 }
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  // SQLite takes no POSIX locks on the WAL itself (they are on the database
+  // and -shm files), so closing our descriptor cannot drop one of its locks.
+  int fd = wal_fd_.load(std::memory_order_acquire);
+  if (fd >= 0) ::close(fd);
+}
 
 Result<std::unique_ptr<SqliteConnection>> SqliteStore::OpenReader() {
   // Read-only: a bug in a read path cannot write. WAL lets these read a
@@ -390,44 +394,48 @@ Status SqliteStore::Sync() {
     // - The WAL is deleted only when the last connection closes, after a
     //   full checkpoint; our writer connection keeps it open (and, in WAL
     //   mode, holds a SHARED lock that keeps other processes from deleting
-    //   it) from Open() on. So ENOENT means nothing is left to sync.
-    int fd = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return Status::Ok();
-      return Status::Unavailable("Sync: open " + wal_path_ + ": " + std::strerror(errno));
+    //   it) from Open() on. Checkpoints restart and truncate it in place. So
+    //   it is one file, one inode, while this store is open: a descriptor
+    //   opened once stays valid, and until the WAL exists there is nothing
+    //   to sync.
+    Result<int> fd = WalDescriptor();
+    if (!fd.ok()) return fd.status();
+    if (*fd < 0) return Status::Ok();
+    // fdatasync, as SQLite's own syncs: the WAL's data and its size, not its
+    // times (fsync wrote the inode's mtime on every sync).
+    if (::fdatasync(*fd) != 0) {
+      return Status::Unavailable("Sync: fdatasync " + wal_path_ + ": " + std::strerror(errno));
     }
-    struct stat wal_stat {};
-    int rc = ::fstat(fd, &wal_stat);
-    // fdatasync, as SQLite's own syncs: the WAL's data and its size, not
-    // its modification time, which would cost a second disk write per sync.
-    if (rc == 0) rc = ::fdatasync(fd);
-    int fsync_errno = errno;
-    ::close(fd);
-    if (rc != 0) {
-      return Status::Unavailable("Sync: fdatasync " + wal_path_ + ": " +
-                                 std::strerror(fsync_errno));
-    }
-    // The WAL's directory entry must be durable too, or after a power loss
-    // the synced WAL might not be found. SQLite syncs the directory only the
-    // first time it syncs a new WAL, which under NORMAL may be much later.
-    // Once per WAL file is enough: its entry does not change while it
-    // exists, and a WAL deleted and created again (see above: not while this
-    // store is open) would show as another inode.
-    const uint64_t wal_id = static_cast<uint64_t>(wal_stat.st_ino);
-    if (dir_synced_for_wal_.load(std::memory_order_acquire) == wal_id) return Status::Ok();
-    std::string dir = std::filesystem::path(wal_path_).parent_path().string();
-    int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0) {
-      return Status::Unavailable("Sync: open " + dir + ": " + std::strerror(errno));
-    }
-    rc = ::fsync(dir_fd);
-    fsync_errno = errno;
-    ::close(dir_fd);
-    if (rc != 0)
-      return Status::Unavailable("Sync: fsync " + dir + ": " + std::strerror(fsync_errno));
-    dir_synced_for_wal_.store(wal_id, std::memory_order_release);
     return Status::Ok();
   });
+}
+
+Result<int> SqliteStore::WalDescriptor() {
+  int fd = wal_fd_.load(std::memory_order_acquire);
+  if (fd >= 0) return fd;
+  std::lock_guard<std::mutex> lock(wal_fd_mu_);
+  fd = wal_fd_.load(std::memory_order_relaxed);
+  if (fd >= 0) return fd;
+  fd = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return -1;
+    return Status::Unavailable("Sync: open " + wal_path_ + ": " + std::strerror(errno));
+  }
+  // The WAL's directory entry must be durable too, or after a power loss the
+  // synced WAL might not be found. SQLite syncs the directory only the first
+  // time it syncs a new WAL, which under NORMAL may be much later. Once is
+  // enough: the entry does not change while the WAL exists (see Sync).
+  std::string dir = std::filesystem::path(wal_path_).parent_path().string();
+  int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int rc = dir_fd < 0 ? -1 : ::fsync(dir_fd);
+  int dir_errno = errno;
+  if (dir_fd >= 0) ::close(dir_fd);
+  if (rc != 0) {
+    ::close(fd);
+    return Status::Unavailable("Sync: fsync " + dir + ": " + std::strerror(dir_errno));
+  }
+  wal_fd_.store(fd, std::memory_order_release);
+  return fd;
 }
 
 Status SqliteStore::SyncIfStrict(Status written) {

@@ -119,6 +119,8 @@ class SqliteStore : public Store {
   Result<std::string> SyncIfStrict(Result<std::string> written);
 
   Status ApplyHitsLocked(std::span<const HitDelta> deltas, std::span<CounterTotals> totals);
+  // wal_fd_, opening it if the WAL exists: -1 if it does not yet.
+  Result<int> WalDescriptor();
   Result<std::unique_ptr<SqliteConnection>> OpenReader();
   Result<ReaderLease> AcquireReader();
   void ReleaseReader(std::unique_ptr<SqliteConnection> reader);
@@ -129,9 +131,11 @@ class SqliteStore : public Store {
   const std::string path_;
   const Durability durability_;
   std::string wal_path_;  // set in the constructor, then constant
-  // The inode of the WAL file whose directory entry Sync() last made
-  // durable (0: none yet).
-  std::atomic<uint64_t> dir_synced_for_wal_{0};
+  // A read-only descriptor of the WAL for Sync(), opened (and its directory
+  // entry made durable) by the first Sync that finds the file; -1 until
+  // then. Set once under wal_fd_mu_, closed by the destructor.
+  std::mutex wal_fd_mu_;
+  std::atomic<int> wal_fd_{-1};
 
   // Declared before the readers so that it is destroyed last: the last
   // connection to close checkpoints the WAL into the main file.
