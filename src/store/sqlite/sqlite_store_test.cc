@@ -79,6 +79,16 @@ class SqliteStoreTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  // The WAL header's checkpoint sequence number (bytes 12-15, big-endian):
+  // it changes each time the WAL restarts from its beginning.
+  uint32_t WalCheckpointSequence() {
+    std::ifstream wal(path_ + "-wal", std::ios::binary);
+    unsigned char header[16] = {};
+    wal.read(reinterpret_cast<char*>(header), sizeof header);
+    return static_cast<uint32_t>(header[12]) << 24 | static_cast<uint32_t>(header[13]) << 16 |
+           static_cast<uint32_t>(header[14]) << 8 | header[15];
+  }
+
   std::unique_ptr<SqliteStore> OpenStore(Durability durability = Durability::kStrict) {
     Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path_, durability);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
@@ -136,7 +146,7 @@ TEST_F(SqliteStoreTest, NewDatabasesUseSmallPagesAndCheckpointByBytes) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
   EXPECT_EQ(*store->WriterPragmaForTesting("page_size"), 1024);
-  EXPECT_EQ(*store->WriterPragmaForTesting("wal_autocheckpoint"), 4096);  // 4 MiB
+  EXPECT_EQ(*store->WriterPragmaForTesting("wal_autocheckpoint"), 16384);  // 16 MiB
   EXPECT_EQ(RawQueryText(path_, "PRAGMA page_size"), "1024");
 }
 
@@ -147,7 +157,7 @@ TEST_F(SqliteStoreTest, AnExistingDatabaseKeepsItsPageSize) {
     auto store = OpenStore();
     ASSERT_TRUE(store);
     EXPECT_EQ(*store->WriterPragmaForTesting("page_size"), 4096);
-    EXPECT_EQ(*store->WriterPragmaForTesting("wal_autocheckpoint"), 1024);  // still 4 MiB
+    EXPECT_EQ(*store->WriterPragmaForTesting("wal_autocheckpoint"), 4096);  // still 16 MiB
     EXPECT_EQ(Hit(*store, "s", "/a", kDay1, 3, 1).hits, 3);
   }
   auto store = OpenStore();
@@ -184,22 +194,37 @@ TEST_F(SqliteStoreTest, StrictSyncWorksAcrossCheckpointsAndWalTruncation) {
   ASSERT_EQ(RawExec(path_, "PRAGMA wal_checkpoint(TRUNCATE)"), SQLITE_OK);
   EXPECT_EQ(std::filesystem::file_size(path_ + "-wal"), 0u);
   EXPECT_TRUE(store->Sync().ok());
-  // Enough batches to pass the autocheckpoint threshold: the WAL restarts.
+  // Batches until an autocheckpoint has restarted the WAL from its start
+  // (its header's checkpoint sequence number moves), syncing after each.
+  // Long keys, so that a batch dirties many pages.
   std::vector<std::string> keys;
-  for (int i = 0; i < 400; ++i) keys.push_back("/k" + std::to_string(i));
-  for (int round = 0; round < 40; ++round) {
+  for (int i = 0; i < 400; ++i) keys.push_back("/k" + std::to_string(i) + std::string(200, 'x'));
+  Hit(*store, "s", "/", kDay1, 1, 0);  // the truncated WAL gets its header again
+  const uint32_t first_sequence = WalCheckpointSequence();
+  int rounds = 0;
+  while (WalCheckpointSequence() == first_sequence) {
+    ASSERT_LT(rounds, 1000) << "the WAL never restarted";
     std::vector<HitDelta> deltas;
     for (const std::string& key : keys) deltas.push_back({"s", key, kDay1, 1, V(0)});
     std::vector<CounterTotals> totals(deltas.size());
     ASSERT_TRUE(store->ApplyHits(deltas, totals).ok());
     Status s = store->Sync();
     ASSERT_TRUE(s.ok()) << s.ToString();
+    ++rounds;
+  }
+  // And the WAL is being overwritten now: more batches, synced.
+  for (int round = 0; round < 5; ++round, ++rounds) {
+    std::vector<HitDelta> deltas;
+    for (const std::string& key : keys) deltas.push_back({"s", key, kDay1, 1, V(0)});
+    std::vector<CounterTotals> totals(deltas.size());
+    ASSERT_TRUE(store->ApplyHits(deltas, totals).ok());
+    ASSERT_TRUE(store->Sync().ok());
   }
   store.reset();
   store = OpenStore(Durability::kStrict);
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->ReadCounter("s", "/k399", kDay1)->hits, 40);
-  EXPECT_EQ(store->ReadCounter("s", "/", kDay1)->hits, 1);
+  EXPECT_EQ(store->ReadCounter("s", keys.back(), kDay1)->hits, rounds);
+  EXPECT_EQ(store->ReadCounter("s", "/", kDay1)->hits, 2);
 }
 
 TEST_F(SqliteStoreTest, RelaxedModeSyncsAndKeepsDataAcrossReopen) {
