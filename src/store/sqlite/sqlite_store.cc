@@ -37,18 +37,22 @@ constexpr int64_t kJournalSizeLimitBytes = 64 << 20;
 // totals and days) and the writer's CPU per hit by ~15% (docs/benchmarks.md);
 // rows are small (~40 bytes), so a B-tree level more at most is the cost.
 constexpr int64_t kNewDatabasePageSize = 1024;
-// WAL bytes after which a commit checkpoints. The commit that checkpoints
-// copies every page the WAL changed into the database and fsyncs both
-// files, and the hits of its batch, and of the batch waiting behind it, wait
-// for that: those checkpoints were the p99 of strict hits on many counters
-// (10 000-key Zipf, 64 connections: p99 3.7-4.1 ms at 4 MiB, SQLite's default
-// in bytes; 2.6-2.9 ms at 16 MiB; 2.4-2.7 ms at 32 MiB; docs/benchmarks.md).
-// Not larger: a checkpoint of pages spread over many counters copies up to
-// this many bytes at once, and after a crash the whole WAL is read before
-// the first request (start to ready 26 ms at 4 MiB, 46 ms at 32 MiB). And
-// not "never": a WAL that keeps growing makes every sync write the file's
-// new size too (256 MiB: 0.75-0.8x the req/s of 16 MiB).
-constexpr int64_t kCheckpointWalBytes = 16 << 20;
+// WAL bytes after which a commit checkpoints, in strict mode. The commit
+// that checkpoints copies every page the WAL changed into the database and
+// fsyncs both files, and the hits of its batch, and of the batch waiting
+// behind it, wait for that: those checkpoints were the p99 of strict hits on
+// many counters (10 000-key Zipf, 64 connections: p99 3.7-4.1 ms at 4 MiB,
+// SQLite's default in bytes; 2.6-2.9 ms at 16 MiB; 2.4-2.7 ms at 32 MiB;
+// docs/benchmarks.md). Not larger: a checkpoint of pages spread over many
+// counters copies up to this many bytes at once, and after a crash the whole
+// WAL is read before the first request (start to ready 26 ms at 4 MiB, 46 ms
+// at 32 MiB). And not "never": a WAL that keeps growing makes every sync
+// write the file's new size too (256 MiB: 0.75-0.8x the req/s of 16 MiB).
+constexpr int64_t kStrictCheckpointWalBytes = 16 << 20;
+// In relaxed mode the checkpoint must first fsync the WAL written since the
+// last Sync(), up to a second of hits: the more WAL, the longer the stall
+// (relaxed Zipf p99 8.1-8.8 ms at 4 MiB, 12.8-13.3 ms at 16 MiB).
+constexpr int64_t kRelaxedCheckpointWalBytes = 4 << 20;
 
 // No RETURNING on the hot path: SQLite runs RETURNING as a trigger into an
 // ephemeral table, and a statement with a trigger opens a statement journal
@@ -212,11 +216,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
     }
     if (Status s = MigrateSchema(conn); !s.ok()) return prefixed(s);
     // The page size is known now (the migration created the file if it was
-    // new): checkpoint after about kCheckpointWalBytes, whatever the page size.
+    // new): checkpoint after about as many bytes, whatever the page size.
     Result<int64_t> page_size = conn.QueryInt("PRAGMA page_size");
     if (!page_size.ok()) return prefixed(page_size.status());
+    const int64_t checkpoint_bytes =
+        durability == Durability::kStrict ? kStrictCheckpointWalBytes : kRelaxedCheckpointWalBytes;
     if (Status s = conn.ExecScript("PRAGMA wal_autocheckpoint = " +
-                                   std::to_string(kCheckpointWalBytes / *page_size));
+                                   std::to_string(checkpoint_bytes / *page_size));
         !s.ok()) {
       return prefixed(s);
     }
