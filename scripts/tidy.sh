@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs clang-tidy (checks in .clang-tidy) over every .cc file of src/, tests/
+# and bench/ in a build directory's compile_commands.json, in parallel, and
+# exits non-zero if there is any finding. Installs clang-tidy if it is missing.
+#   scripts/tidy.sh [BUILD_DIR]     (default: build; configure it with CMake first)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(realpath -m "${1:-build}")
+
+if [[ ! -f "$build/compile_commands.json" ]]; then
+  echo "No $build/compile_commands.json: configure it first, e.g." >&2
+  echo "  cmake -S $root -B $build -G Ninja -DCMAKE_BUILD_TYPE=Debug" >&2
+  exit 2
+fi
+
+if ! command -v run-clang-tidy-14 >/dev/null; then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    sudo="sudo"
+  fi
+  echo "Installing: clang-tidy"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends clang-tidy
+fi
+
+# run-clang-tidy fails only if clang-tidy does (compile errors), so findings
+# are counted from its output.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+run-clang-tidy-14 -p "$build" -j"$(nproc)" -quiet "^$root/(src|tests|bench)/.*\.cc$" 2>&1 |
+  tee "$log" || status=$?
+findings=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '(^|: )(warning|error): ' | sort -u | wc -l)
+if ((status != 0 || findings != 0)); then
+  echo "clang-tidy: $findings finding(s)" >&2
+  exit 1
+fi
+echo "clang-tidy: clean"
