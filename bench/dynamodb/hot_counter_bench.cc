@@ -56,6 +56,7 @@ Outcome Run(tally::DynamoDbStore& store, int threads, double seconds, OneHit one
   const int64_t writes_before = store.client().stats().writes;
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> clients;
+  clients.reserve(threads);
   for (int t = 0; t < threads; ++t) {
     clients.emplace_back([&] {
       Waiter waiter;
@@ -74,7 +75,8 @@ Outcome Run(tally::DynamoDbStore& store, int threads, double seconds, OneHit one
 }
 
 void Print(const char* mode, int threads, const Outcome& o) {
-  const double per_1000 = o.hits > 0 ? 1000.0 * o.writes / o.hits : 0;
+  const double per_1000 =
+      o.hits > 0 ? 1000.0 * static_cast<double>(o.writes) / static_cast<double>(o.hits) : 0;
   // On-demand: $1.25 per million write request units (us-east-1, 2024);
   // one unit per write of an item up to 1 KB.
   const double usd_per_million_hits = per_1000 * 1000 * 1.25 / 1e6;
@@ -82,7 +84,8 @@ void Print(const char* mode, int threads, const Outcome& o) {
       "%-10s clients=%-4d hits=%-8lld failed=%-4lld hits/s=%-9.0f writes=%-7lld "
       "writes/1000 hits=%-8.2f $/1M hits (writes)=%.4f\n",
       mode, threads, static_cast<long long>(o.hits), static_cast<long long>(o.failed),
-      o.hits / o.seconds, static_cast<long long>(o.writes), per_1000, usd_per_million_hits);
+      static_cast<double>(o.hits) / o.seconds, static_cast<long long>(o.writes), per_1000,
+      usd_per_million_hits);
 }
 
 }  // namespace

@@ -167,7 +167,7 @@ void BM_StrictCommits(benchmark::State& state) {
     uint64_t commits_before = metrics.batch_hits.count();
     ClosedLoop loop(service, keys);
     auto started = std::chrono::steady_clock::now();
-    for (auto _ : state) loop.Run(std::chrono::milliseconds(3000));
+    for ([[maybe_unused]] auto _ : state) loop.Run(std::chrono::milliseconds(3000));
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     g_extra_sync_us = 0;

@@ -58,9 +58,12 @@
 
 // --- allocation counting -------------------------------------------------------
 extern "C" {
+// glibc's own allocator entry points, which the replacements below call.
+// NOLINTBEGIN(bugprone-reserved-identifier): the names are glibc's
 void* __libc_malloc(size_t);
 void* __libc_calloc(size_t, size_t);
 void* __libc_realloc(void*, size_t);
+// NOLINTEND(bugprone-reserved-identifier)
 }
 
 namespace {
@@ -198,7 +201,7 @@ void BM_ParseHitRequest(benchmark::State& state) {
   Request request;
   std::string_view bytes(kHitRequest);
   AllocationCounter allocations(state);
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     request.Clear();
     http::RequestParser parser(request);
     boost::beast::error_code ec;
@@ -209,7 +212,7 @@ void BM_ParseHitRequest(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseHitRequest);
 
-Request HitRequest(std::string key = "%2Fblog%2Fpost-1") {
+Request HitRequest(const std::string& key = "%2Fblog%2Fpost-1") {
   Request request;
   request.method = Method::kPost;
   request.path = "/v1/sites/demo/hits";
@@ -228,7 +231,7 @@ void BM_HandleHit(benchmark::State& state) {
   Request request = HitRequest();
   uint64_t sent = 0;
   uint64_t allocations = 0;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     uint64_t before = g_allocations.load(std::memory_order_relaxed);
     harness.api().Handle(request, sink);
     allocations += g_allocations.load(std::memory_order_relaxed) - before;
@@ -252,7 +255,7 @@ void BM_Submit(benchmark::State& state) {
   CountingSink sink;
   uint64_t sent = 0;
   AllocationCounter allocations(state);
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     Status s = harness.counting().Submit("demo", "/blog/post-1", "2026-11-25",
                                          "0123456789abcdef0123456789abcdef", &sink);
     if (!s.ok()) state.SkipWithError("submit failed");
@@ -270,7 +273,7 @@ void BM_AppendCounterJson(benchmark::State& state) {
   std::string out;
   CounterTotals totals{1234567, 34567, 8901, 456};
   AllocationCounter allocations(state);
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     out.clear();
     AppendCounterJson(out, "demo", "/blog/post-1", totals, true);
     benchmark::DoNotOptimize(out.data());
@@ -298,7 +301,7 @@ void BM_VisitorHash(benchmark::State& state) {
     }
   }
   AllocationCounter allocations(state);
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     auto hash = harness.visitors().Hash(day, "demo", "127.0.0.1",
                                         "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Firefox/120.0");
     benchmark::DoNotOptimize(hash);
@@ -380,7 +383,7 @@ void BM_HitPathAllocations(benchmark::State& state) {
     for (int i = 0; i < 50; ++i) client.Round();  // warm up: caches, buffers, the counter row
     uint64_t hits = 0, ok = 0;
     uint64_t before = g_allocations.load();
-    for (auto _ : state) {
+    for ([[maybe_unused]] auto _ : state) {
       ok += static_cast<uint64_t>(client.Round());
       hits += kConnections;
     }

@@ -1,5 +1,7 @@
 #include "api/api.h"
 
+#include <utility>
+
 #include "api/query.h"
 
 namespace tally {
@@ -24,7 +26,12 @@ void MethodNotAllowed(ApiContext& ctx, ResponseSink& sink, Route route, std::str
 }  // namespace
 
 Api::Api(ApiContext ctx)
-    : ctx_(ctx), public_(ctx_), sites_(ctx_), counters_(ctx_), ops_(ctx_), badge_(ctx_, public_),
+    : ctx_(std::move(ctx)),
+      public_(ctx_),
+      sites_(ctx_),
+      counters_(ctx_),
+      ops_(ctx_),
+      badge_(ctx_, public_),
       data_(ctx_),
       compat_(ctx_, public_) {}
 

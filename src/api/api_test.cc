@@ -277,9 +277,10 @@ TEST_P(ApiTest, DaysAreCountedSeparately) {
 
 TEST_P(ApiTest, BadKeysAreRefusedAndCountNothing) {
   std::string long_key(257, 'a');
-  for (std::string query : {std::string("key="), "key=" + long_key, std::string("key=%C3%28"),
-                            std::string("key=%ED%A0%80"), std::string("key=a%01b"),
-                            std::string("key=%7F"), std::string("key=%C2%85")}) {
+  for (const std::string& query :
+       {std::string("key="), "key=" + long_key, std::string("key=%C3%28"),
+        std::string("key=%ED%A0%80"), std::string("key=a%01b"), std::string("key=%7F"),
+        std::string("key=%C2%85")}) {
     Response r = Call(Method::kPost, "/v1/sites/example.com/hits", query);
     EXPECT_EQ(r.status, 400) << query;
     EXPECT_EQ(ErrorCode(r), "invalid_key") << query;
@@ -388,12 +389,13 @@ TEST_P(ApiTest, SiteLifecycleWithRootToken) {
 }
 
 TEST_P(ApiTest, BadSiteSettingsAreRefused) {
-  for (std::string body : {std::string("{"), std::string("[]"), std::string(R"({"site":"UPPER"})"),
-                           std::string(R"({"site":"a.b","origins":["ftp://x"]})"),
-                           std::string(R"({"site":"a.b","origins":"https://x"})"),
-                           std::string(R"({"site":"a.b","colour":"red"})"),
-                           std::string(R"({"site":"a.b","require_public_key":"yes"})"),
-                           std::string("{\"site\":\"a\xff\"}")}) {
+  for (const std::string& body :
+       {std::string("{"), std::string("[]"), std::string(R"({"site":"UPPER"})"),
+        std::string(R"({"site":"a.b","origins":["ftp://x"]})"),
+        std::string(R"({"site":"a.b","origins":"https://x"})"),
+        std::string(R"({"site":"a.b","colour":"red"})"),
+        std::string(R"({"site":"a.b","require_public_key":"yes"})"),
+        std::string("{\"site\":\"a\xff\"}")}) {
     Response r = Call(Method::kPost, "/v1/sites", "", {Root()}, body);
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
   }
@@ -429,9 +431,10 @@ TEST_P(ApiTest, CounterAdministration) {
   ASSERT_EQ(set.status, 200) << set.body;
   EXPECT_EQ(Json(set)["hits"], 41000);
   EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits", "key=/moved"))["hits"], 41001);
-  for (std::string body : {std::string(R"({"hits":-1})"), std::string(R"({"hits":1.5})"),
-                           std::string(R"({"hits":"3"})"), std::string(R"({"hits":1,"x":2})"),
-                           std::string(R"({"hits":18446744073709551615})"), std::string("nope")}) {
+  for (const std::string& body :
+       {std::string(R"({"hits":-1})"), std::string(R"({"hits":1.5})"),
+        std::string(R"({"hits":"3"})"), std::string(R"({"hits":1,"x":2})"),
+        std::string(R"({"hits":18446744073709551615})"), std::string("nope")}) {
     EXPECT_EQ(
         Call(Method::kPut, "/v1/sites/example.com/counters", "key=/moved", {Admin()}, body).status,
         400)
@@ -588,9 +591,9 @@ TEST_P(ApiTest, DaysFollowTheSitesTimeZone) {
       Call(Method::kPut, "/v1/sites/example.com/counters", "key=/", {Admin()}, R"({"hits":1})");
   ASSERT_EQ(set.status, 200) << set.body;
   EXPECT_EQ(Json(set)["today"]["hits"], 1) << set.body;
-  clock_.now += 4 * 3600;  // 23:00 in New York: same day
+  clock_.now += int64_t{4} * 3600;  // 23:00 in New York: same day
   EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits"))["today"]["hits"], 2);
-  clock_.now += 2 * 3600;  // 01:00 on the 26th in New York: a new day
+  clock_.now += int64_t{2} * 3600;  // 01:00 on the 26th in New York: a new day
   EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits"))["today"]["hits"], 1);
   auto series = store_->ReadSeries("example.com", "/", "2026-11-25", "2026-11-26");
   ASSERT_TRUE(series.ok());
@@ -602,7 +605,7 @@ TEST_P(ApiTest, DaysFollowTheSitesTimeZone) {
 TEST_P(ApiTest, SeriesIsDenseAndSumsTheSiteWithoutAKey) {
   // clock_: 2026-11-26 00:00 UTC.
   Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a", Client("198.51.100.1"));
-  clock_.now -= 2 * 86400;  // the 24th
+  clock_.now -= int64_t{2} * 86400;  // the 24th
   ASSERT_TRUE(visitors_->Refresh(clock_.now).ok());
   Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a", Client("198.51.100.1"));
   Call(Method::kPost, "/v1/sites/example.com/hits", "key=/b", Client("198.51.100.2"));

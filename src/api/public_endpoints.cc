@@ -269,7 +269,7 @@ void PublicEndpoints::AnswerNotCounted(std::shared_ptr<const SiteRecord> site, s
   ctx_.metrics.hits_not_counted.fetch_add(1, std::memory_order_relaxed);
   Route route = presenter ? presenter->route() : Route::kHits;
   RunBlocking(ctx_, sink, route,
-              [this, site, key = std::string(key), day = std::move(day),
+              [this, site = std::move(site), key = std::string(key), day = std::move(day),
                response = std::move(response), presenter = std::move(presenter)]() mutable {
                 auto totals = ctx_.store.ReadCounter(site->name, key, day);
                 if (!totals.ok() && totals.status().code() != StatusCode::kNotFound) {

@@ -107,7 +107,7 @@ struct Response {
   }
 
  private:
-  static constexpr size_t kMaxSpareBodyBytes = 64 * 1024;
+  static constexpr size_t kMaxSpareBodyBytes = size_t{64} * 1024;
   static constexpr size_t kMaxSpareValues = 16;
   static constexpr size_t kMaxSpareValueBytes = 512;
   std::vector<std::string> spare_values_;  // kept by Clear() for SetHeader

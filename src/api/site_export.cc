@@ -38,7 +38,7 @@ Status ExportSiteNdjson(Store& store, const SiteRecord& site,
     line["hits"] = row.hits;
     line["visitors"] = row.visitors;
     chunk += Dump(line);
-    if (chunk.size() > 64 * 1024) {
+    if (chunk.size() > size_t{64} * 1024) {
       write(chunk);
       chunk.clear();
     }

@@ -105,6 +105,7 @@ TEST(StreamHubTest, LimitsPerClientAndInTotal) {
   o.max_streams = 3;
   StreamHub hub(o, nullptr);
   std::vector<std::shared_ptr<EventSource>> keep;
+  keep.reserve(3);
   for (int i = 0; i < 2; ++i) keep.push_back(*hub.Open("s", "/", "10.0.0.1"));
   auto third = hub.Open("s", "/", "10.0.0.1");
   EXPECT_EQ(third.status().code(), StatusCode::kResourceExhausted);

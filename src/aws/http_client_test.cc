@@ -131,6 +131,7 @@ TEST(HttpClientTest, SendAllAnswersEveryRequestInOrderWithBoundedConnections) {
   auto client = HttpClient::Create(server.origin(), options);
   ASSERT_TRUE(client.ok());
   std::vector<HttpRequest> requests;
+  requests.reserve(40);
   for (int i = 0; i < 40; ++i) requests.push_back(Post(std::to_string(i)));
   std::vector<HttpResponse> responses(requests.size());
   (*client)->SendAll(requests, responses, In(10s));

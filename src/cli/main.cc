@@ -23,7 +23,9 @@ std::optional<std::string> Given(const CLI::Option* option, const std::string& v
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// An exception escaping main (out of memory, say) terminates the program,
+// which is what it should do.
+int main(int argc, char** argv) {  // NOLINT(bugprone-exception-escape): see above
   CLI::App app{
       "Tally: a visitor counter backend. A page calls its HTTP API when it loads; Tally counts "
       "the visit durably and answers with the new number.\n\n"

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <functional>
 
 #include "api/metrics.h"
@@ -59,7 +60,10 @@ Status CountingService::Submit(std::string_view site, std::string_view key, std:
     }
     queue_.push_back(PendingHit{std::string(site), std::string(key), std::string(day),
                                 QueuedVisitor(visitor), done, amount});
-    if (metrics_) metrics_->writer_queue_depth.store(queue_.size(), std::memory_order_relaxed);
+    if (metrics_) {
+      metrics_->writer_queue_depth.store(static_cast<int64_t>(queue_.size()),
+                                         std::memory_order_relaxed);
+    }
   }
   work_ready_.notify_one();
   return Status::Ok();
@@ -120,10 +124,14 @@ void CountingService::WriterLoop() {
           queue_.clear();
         }
       } else {
-        std::move(queue_.begin(), queue_.begin() + room, std::back_inserter(batch));
-        queue_.erase(queue_.begin(), queue_.begin() + room);
+        auto room_end = queue_.begin() + static_cast<std::ptrdiff_t>(room);
+        std::move(queue_.begin(), room_end, std::back_inserter(batch));
+        queue_.erase(queue_.begin(), room_end);
       }
-      if (metrics_) metrics_->writer_queue_depth.store(queue_.size(), std::memory_order_relaxed);
+      if (metrics_) {
+        metrics_->writer_queue_depth.store(static_cast<int64_t>(queue_.size()),
+                                           std::memory_order_relaxed);
+      }
     }
     CommitBatch(batch, deferred);
     batch.clear();

@@ -183,6 +183,7 @@ TEST(CountingServiceTest, ConcurrentHitsGetDistinctGapFreeNumbers) {
   Recorder recorder;
   constexpr int kThreads = 8, kPerThread = 500;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {
@@ -394,6 +395,7 @@ TEST_P(PipelinedTest, AcknowledgesOnlyAfterASyncCoveringTheBatch) {
   r.durable = &store.durable_hits;
   constexpr int kThreads = 4, kPerThread = 300;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kPerThread; ++i) {

@@ -79,7 +79,7 @@ std::string OpenSslVisitorHash(std::string_view salt, std::string_view site, std
 }
 
 constexpr char kToday[] = "2026-11-25";
-const int64_t kNow = UtcDayStart(kToday) + 12 * 3600;
+const int64_t kNow = UtcDayStart(kToday) + int64_t{12} * 3600;
 
 // Hash is HMAC-SHA256 of the joined parts, whichever day (salt) the
 // thread's reused keyed context had before: what a one-shot HMAC gives.
@@ -157,6 +157,7 @@ TEST(VisitorHasherTest, ThreadsHashingOtherDaysAgree) {
     expected[day] = OpenSslVisitorHash(store.salts.at(day), "example.com", "203.0.113.7", "ua");
   }
   std::vector<std::thread> threads;
+  threads.reserve(4);
   std::vector<int> wrong(4, 0);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {

@@ -14,8 +14,8 @@ json LoadFixture(const std::string& name) {
   return json::parse(text.str());
 }
 
-std::string RestEvent(const std::string& method, const std::string& path, json query, json headers,
-                      std::string body) {
+std::string RestEvent(const std::string& method, const std::string& path, const json& query,
+                      json headers, const std::string& body) {
   json event = LoadFixture("apigw-request.json");
   event["httpMethod"] = method;
   event["path"] = path;
@@ -28,7 +28,7 @@ std::string RestEvent(const std::string& method, const std::string& path, json q
   return event.dump();
 }
 
-std::string HttpEvent(const std::string& method, const std::string& path, std::string query,
+std::string HttpEvent(const std::string& method, const std::string& path, const std::string& query,
                       json headers) {
   json event = LoadFixture("apigw-v2-request-iam.json");
   event["requestContext"]["http"]["method"] = method;

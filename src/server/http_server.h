@@ -25,9 +25,9 @@ struct ServerOptions {
   // 0 means std::thread::hardware_concurrency(), at least 1.
   int threads = 0;
   // Bytes of request line plus header fields; more is answered 431.
-  std::size_t header_limit = 8 * 1024;
+  std::size_t header_limit = std::size_t{8} * 1024;
   // Bytes of (decoded) request body; more is answered 413.
-  std::size_t body_limit = 64 * 1024;
+  std::size_t body_limit = std::size_t{64} * 1024;
   // Time a client has to send one whole request: from accept for the first
   // request of a connection, from its first byte for later ones. Also the time
   // a client has to read (take) one response. A client that is slower is

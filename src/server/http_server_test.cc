@@ -497,7 +497,9 @@ TEST_F(HttpServerTest, KeepAliveRequestsAndAnswersCarryNothingOver) {
     EXPECT_EQ(with_headers->Header("cache-control"), "no-store");
     for (size_t i = 0; i < field_sets.size(); ++i) {
       std::string extra;
-      for (const auto& [name, value] : field_sets[i]) extra += name + ": " + value + "\r\n";
+      for (const auto& [name, value] : field_sets[i]) {
+        extra.append(name).append(": ").append(value).append("\r\n");
+      }
       ASSERT_TRUE(client.Send(Get("/h/" + std::to_string(i), extra)));
       auto response = client.ReadResponse();
       ASSERT_TRUE(response) << "round " << round << ", request " << i;
@@ -850,6 +852,7 @@ TEST_F(HttpServerTest, AsyncHandlerAnswersFromAnotherThread) {
 void HammerServer(uint16_t port, int clients, int requests_per_client) {
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
+  threads.reserve(clients);
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       TestClient client(port);

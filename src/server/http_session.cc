@@ -33,7 +33,7 @@ namespace {
 // with unread bytes in the receive buffer makes the kernel send RST, which can
 // destroy the response before the client reads it (RFC 9112 section 9.6).
 constexpr std::chrono::milliseconds kMaxLinger{std::chrono::seconds(5)};
-constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+constexpr std::size_t kMaxLingerBytes = std::size_t{1024} * 1024;
 constexpr std::size_t kLingerChunk = 4096;
 // A live response whose client reads slower than events come is closed once
 // this many wait: memory stays bounded whatever the client does.

@@ -109,6 +109,7 @@ void ExpectSameSite(const SiteRecord& a, const SiteRecord& b) {
 
 std::vector<std::string> Keys(const std::vector<CounterRow>& rows) {
   std::vector<std::string> keys;
+  keys.reserve(rows.size());
   for (const CounterRow& row : rows) keys.push_back(row.key);
   return keys;
 }
@@ -159,7 +160,8 @@ TEST_F(DynamoDbStoreTest, UsesTheDesignedTableLayout) {
   EXPECT_EQ(dynamodb::GetN(day, "hits"), 2);
   nlohmann::json marker = RawItem("v#example.com#2024-03-01#h1", "/p");
   ASSERT_FALSE(marker.is_null());
-  EXPECT_EQ(dynamodb::GetN(marker, "ttl"), dynamodb::DayStartUnixSeconds(kDay1) + 3 * 86400);
+  EXPECT_EQ(dynamodb::GetN(marker, "ttl"),
+            dynamodb::DayStartUnixSeconds(kDay1) + int64_t{3} * 86400);
   ASSERT_TRUE(store_->CreateSite(MakeSite("example.com")).ok());
   nlohmann::json site = RawItem("s#example.com", "site");
   EXPECT_EQ(dynamodb::GetS(site, "admin_token_hash"), std::string(64, 'b'));
@@ -256,6 +258,7 @@ TEST_F(DynamoDbStoreTest, CoalescedHitsGetDistinctNumbersFromFewWrites) {
   {
     CountingService counting(*store_, CountingOptions{}, nullptr);
     std::vector<std::thread> threads;
+    threads.reserve(8);
     for (int t = 0; t < 8; ++t) {
       threads.emplace_back([&] {
         for (int i = 0; i < kHits / 8; ++i) {
@@ -509,6 +512,7 @@ TEST_F(DynamoDbStoreTest, KilledMidLoadLosesNoAcknowledgedHitAndRecovers) {
   std::set<int64_t> numbers;
   bool duplicate = false;
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       const std::string key = "/k" + std::to_string(t % 2);

@@ -195,7 +195,7 @@ TEST_F(CliE2eTest, ServeListenComesFromFlagThenEnvThenConfig) {
 
 TEST_F(CliE2eTest, ServeRefusesBadSettings) {
   const std::string store = "sqlite:" + dir_.path() + "/bad.db";
-  auto serve = [&](std::vector<std::string> args, std::vector<std::string> env,
+  auto serve = [&](std::vector<std::string> args, const std::vector<std::string>& env,
                    const std::string& store_spec = "") {
     std::vector<std::string> all = {"serve", "--store", store_spec.empty() ? store : store_spec};
     all.insert(all.end(), args.begin(), args.end());

@@ -47,6 +47,7 @@ TEST_F(ConcurrencyE2eTest, ParallelClientsGetDistinctGapFreeNumbers) {
   std::vector<std::vector<int64_t>> hot(kHotThreads), other(kOtherKeys);
   std::vector<int> failures(kHotThreads + kOtherKeys, 0);
   std::vector<std::thread> threads;
+  threads.reserve(kHotThreads + kOtherKeys);
   for (int t = 0; t < kHotThreads; ++t) {
     threads.emplace_back(
         [&, t] { failures[t] = HitMany(port(), "/hot", kHitsPerThread, &hot[t]); });
@@ -85,7 +86,7 @@ TEST_F(ConcurrencyE2eTest, ParallelClientsGetDistinctGapFreeNumbers) {
   HttpResponse metrics = Call("GET", "/metrics");
   double batches = MetricValue(metrics.body, "tally_batch_hits_count").value_or(0);
   double hits = MetricValue(metrics.body, "tally_batch_hits_sum").value_or(0);
-  EXPECT_EQ(hits, kTotal + kOtherKeys * kOtherHits);
+  EXPECT_EQ(hits, kTotal + int64_t{kOtherKeys} * kOtherHits);
   EXPECT_LT(batches, hits);
 }
 

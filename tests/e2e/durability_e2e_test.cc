@@ -30,6 +30,7 @@ TEST_F(DurabilityE2eTest, KillDashNineLosesNoAcknowledgedHit) {
   std::atomic<int> finished{0};
   std::vector<std::vector<int64_t>> numbers(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       HttpClient client(port(), 5s);
@@ -137,6 +138,7 @@ TEST_F(DurabilityE2eTest, SigtermUnderLoadAnswersOrRefusesCleanly) {
   std::atomic<int64_t> acks{0};
   std::vector<int64_t> highest(kThreads, 0);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       HttpClient client(port(), 15s);

@@ -194,8 +194,9 @@ std::optional<HttpResponse> HttpClient::ReadResponse(bool head_request) {
   }
   if (auto cl = response.Header("Content-Length")) {
     size_t length = 0;
-    auto [q, e] = std::from_chars(cl->data(), cl->data() + cl->size(), length);
-    if (e != std::errc() || q != cl->data() + cl->size()) return Fail(ReadError::kMalformed);
+    const std::string& text = *cl;
+    auto [q, e] = std::from_chars(text.data(), text.data() + text.size(), length);
+    if (e != std::errc() || q != text.data() + text.size()) return Fail(ReadError::kMalformed);
     if (!FillTo(length, deadline)) return std::nullopt;
     response.body = buffer_.substr(0, length);
     buffer_.erase(0, length);

@@ -62,7 +62,8 @@ TEST_F(RobustnessE2eTest, MalformedRequestLinesAre400) {
 
 TEST_F(RobustnessE2eTest, HugeHeadersAre431) {
   std::string request =
-      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(size_t{64} * 1024, 'a') +
+      "\r\n\r\n";
   auto response = SendRaw(request);
   ASSERT_TRUE(response.has_value()) << "no answer to huge headers";
   EXPECT_EQ(response->status, 431);
@@ -76,7 +77,7 @@ TEST_F(RobustnessE2eTest, HugeHeadersAre431) {
 }
 
 TEST_F(RobustnessE2eTest, HugeBodyIs413) {
-  std::string body(1024 * 1024, 'x');
+  std::string body(size_t{1024} * 1024, 'x');
   HttpResponse r = Call("POST", "/v1/sites", RootAuth(), body);
   EXPECT_EQ(r.status, 413) << r.body;
   // Announced but not sent: refused on the announcement alone.
@@ -91,8 +92,8 @@ TEST_F(RobustnessE2eTest, HugeBodyIs413) {
 
 TEST_F(RobustnessE2eTest, InvalidUtf8AndControlBytesInTheKey) {
   // Raw bytes straight in the request target, not %-escaped.
-  for (std::string key : {std::string("\xC3\x28"), std::string("\xED\xA0\x80"),
-                          std::string("\xFF\xFE"), std::string("a\x7F")}) {
+  for (const std::string& key : {std::string("\xC3\x28"), std::string("\xED\xA0\x80"),
+                                 std::string("\xFF\xFE"), std::string("a\x7F")}) {
     auto response =
         SendRaw("POST /v1/sites/load.example/hits?key=" + key + " HTTP/1.1\r\nHost: x\r\n\r\n");
     ASSERT_TRUE(response.has_value());
@@ -131,6 +132,7 @@ TEST_F(RobustnessE2eTest, SlowClientsDoNotStopOthersAndAreCutOff) {
   std::atomic<int> closed{0};
   std::atomic<bool> stop{false};
   std::vector<std::thread> slow;
+  slow.reserve(kSlow);
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kSlow; ++i) {
     slow.emplace_back([&] {

@@ -191,7 +191,8 @@ Fds OpenFds(pid_t pid) {
   while (dirent* entry = ::readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
     char target[512] = {};
-    ::readlink((base + "/" + entry->d_name).c_str(), target, sizeof target - 1);
+    // If it fails (the descriptor just closed), target stays empty: "other".
+    (void)::readlink((base + "/" + entry->d_name).c_str(), target, sizeof target - 1);
     if (std::string_view(target).find("/tally.db") != std::string_view::npos) {
       ++fds.sqlite;
     } else {
@@ -410,7 +411,7 @@ TEST_F(StreamE2eTest, ThousandsOfAbandonedStreamsLeakNothing) {
     // While they are open the server counts them (the impatient ones may
     // already be gone).
     double live = Metric("tally_open_streams").value_or(-1);
-    EXPECT_GE(live, kPerWave * 3 / 4 - 0.0) << "wave " << wave;
+    EXPECT_GE(live, kPerWave * 0.75) << "wave " << wave;
     // Some hits, so the hub has events to push at the leaving streams.
     for (int k = 0; k < 7; ++k) Hit(kSite, "/k" + std::to_string(k));
     // Leave.
@@ -486,8 +487,8 @@ TEST_F(StreamE2eTest, ThousandsOfAbandonedStreamsLeakNothing) {
   const long rss = RssKib(pid);
   std::cout << "[ rss KiB ] start " << base_rss << ", after the first wave " << warm_rss
             << ", at the end " << rss << "\n";
-  EXPECT_LE(rss, base_rss + 20 * 1024) << "resident memory grew by more than 20 MiB";
-  EXPECT_LE(rss, warm_rss + 8 * 1024) << "memory keeps growing wave after wave";
+  EXPECT_LE(rss, base_rss + 20L * 1024) << "resident memory grew by more than 20 MiB";
+  EXPECT_LE(rss, warm_rss + 8L * 1024) << "memory keeps growing wave after wave";
 
   // And the server still serves streams.
   SseClient after(port(), "/k0", "198.51.100.99");

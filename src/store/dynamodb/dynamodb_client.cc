@@ -30,7 +30,7 @@ bool IsEnvironmentError(std::string_view type) {
 }
 
 // A finished attempt judged: done (success or final failure) or retry.
-struct Verdict {
+struct Verdict {  // NOLINT(bugprone-exception-escape): json's destructor, as DynamoResult's
   bool retry = false;
   DynamoResult result;
 };

@@ -25,7 +25,7 @@ constexpr size_t kMaxRemovesPerWrite = 8;
 constexpr size_t kSeenMarkerCapacity = 200000;
 // Markers live this long after the start of their day (UTC): past the end
 // of that day in every time zone, plus slack for late hits.
-constexpr int64_t kMarkerTtlSeconds = 3 * 86400;
+constexpr int64_t kMarkerTtlSeconds = int64_t{3} * 86400;
 
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -124,6 +124,7 @@ Status DynamoDbHitWriter::ApplyHits(std::span<const HitDelta> deltas,
   std::sort(stripes.begin(), stripes.end());
   stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
   std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(stripes.size());
   for (size_t s : stripes) locks.emplace_back(stripes_[s]);
   // The time budget starts once the counters are ours.
   const auto deadline = std::chrono::steady_clock::now() + client_.options().deadline;

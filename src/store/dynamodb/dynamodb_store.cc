@@ -333,7 +333,7 @@ Status DynamoDbStore::UpdateSite(const SiteRecord& site) {
     int i = 0;
     for (auto it = settings.begin(); it != settings.end(); ++it, ++i) {
       const std::string n = "#a" + std::to_string(i), v = ":a" + std::to_string(i);
-      update += (i == 0 ? "" : ", ") + n + " = " + v;
+      update.append(i == 0 ? "" : ", ").append(n).append(" = ").append(v);
       names[n] = it.key();
       values[v] = it.value();
     }

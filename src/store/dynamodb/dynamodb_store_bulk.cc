@@ -23,7 +23,7 @@ namespace {
 // removes any older one.
 constexpr int kSaltDaysToDelete = 370;
 // A salt's TTL: long enough to hash all of its day's hits in every zone.
-constexpr int64_t kSaltTtlSeconds = 3 * 86400;
+constexpr int64_t kSaltTtlSeconds = int64_t{3} * 86400;
 // Counters whose items are read in parallel during an export or series.
 constexpr size_t kCountersPerRound = 32;
 
@@ -80,6 +80,7 @@ Result<std::vector<DayRow>> DynamoDbStore::ReadSeries(std::string_view site,
       }
     }
     std::vector<DayRow> rows;
+    rows.reserve(by_day.size());
     for (auto& [day, row] : by_day) rows.push_back(std::move(row));
     return rows;
   });
@@ -199,6 +200,7 @@ Status DynamoDbStore::ImportRows(std::string_view site, std::span<const ExportRo
       puts[{pk, std::string(dynamodb::kTotalSk)}] = {{"PutRequest", {{"Item", std::move(item)}}}};
     }
     std::vector<nlohmann::json> writes;
+    writes.reserve(puts.size());
     for (auto& [k, w] : puts) writes.push_back(std::move(w));
     return BatchWrite(std::move(writes));
   });

@@ -70,10 +70,8 @@ Result<CreateTableReport> CreateTallyTable(DynamoDbClient& client, const std::st
       {"TimeToLiveSpecification", {{"Enabled", true}, {"AttributeName", "ttl"}}},
   };
   DynamoResult r = client.Call("UpdateTimeToLive", ttl);
-  if (r.ok()) {
-    report.ttl_enabled = true;
-  } else if (r.error_type == "ValidationException" &&
-             r.status.message().find("already enabled") != std::string::npos) {
+  if (r.ok() || (r.error_type == "ValidationException" &&
+                 r.status.message().find("already enabled") != std::string::npos)) {
     report.ttl_enabled = true;
   } else if (r.error_type == "UnknownOperationException" ||
              r.status.message().find("UnknownOperation") != std::string::npos) {

@@ -65,6 +65,7 @@ std::span<const std::string_view> V(int64_t n) {
 
 std::vector<std::string> Keys(const std::vector<CounterRow>& rows) {
   std::vector<std::string> keys;
+  keys.reserve(rows.size());
   for (const CounterRow& row : rows) keys.push_back(row.key);
   return keys;
 }
@@ -200,6 +201,7 @@ TEST_F(SqliteStoreTest, StrictSyncWorksAcrossCheckpointsAndWalTruncation) {
   // (its header's checkpoint sequence number moves), syncing after each.
   // Long keys, so that a batch dirties many pages.
   std::vector<std::string> keys;
+  keys.reserve(400);
   for (int i = 0; i < 400; ++i) keys.push_back("/k" + std::to_string(i) + std::string(200, 'x'));
   Hit(*store, "s", "/", kDay1, 1, 0);  // the truncated WAL gets its header again
   const uint32_t first_sequence = WalCheckpointSequence();
@@ -207,6 +209,7 @@ TEST_F(SqliteStoreTest, StrictSyncWorksAcrossCheckpointsAndWalTruncation) {
   while (WalCheckpointSequence() == first_sequence) {
     ASSERT_LT(rounds, 1000) << "the WAL never restarted";
     std::vector<HitDelta> deltas;
+    deltas.reserve(keys.size());
     for (const std::string& key : keys) deltas.push_back({"s", key, kDay1, 1, V(0)});
     std::vector<CounterTotals> totals(deltas.size());
     ASSERT_TRUE(store->ApplyHits(deltas, totals).ok());
@@ -217,6 +220,7 @@ TEST_F(SqliteStoreTest, StrictSyncWorksAcrossCheckpointsAndWalTruncation) {
   // And the WAL is being overwritten now: more batches, synced.
   for (int round = 0; round < 5; ++round, ++rounds) {
     std::vector<HitDelta> deltas;
+    deltas.reserve(keys.size());
     for (const std::string& key : keys) deltas.push_back({"s", key, kDay1, 1, V(0)});
     std::vector<CounterTotals> totals(deltas.size());
     ASSERT_TRUE(store->ApplyHits(deltas, totals).ok());
@@ -675,6 +679,7 @@ TEST_F(SqliteStoreTest, ConcurrentReadersSeeMonotonicTotalsWhileWriterCommits) {
     done = true;
   });
   std::vector<std::thread> readers;
+  readers.reserve(4);
   for (int r = 0; r < 4; ++r) {
     readers.emplace_back([&] {
       int64_t last = 0;
@@ -707,6 +712,7 @@ TEST_F(SqliteStoreTest, ConcurrentWritersEachGetADistinctTotal) {
   constexpr int kPerThread = 100;
   std::vector<std::vector<int64_t>> seen(kThreads);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
