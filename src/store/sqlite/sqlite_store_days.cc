@@ -122,6 +122,8 @@ Status SqliteStore::ExportSite(std::string_view site,
 Status SqliteStore::ImportRows(std::string_view site, std::span<const ExportRow> rows) {
   for (const ExportRow& row : rows) {
     if (row.hits < 0 || row.visitors < 0) return Status::InvalidArgument("negative count");
+    // A day named like the totals' row would overwrite the total.
+    if (row.day == "total") return Status::InvalidArgument("day 'total'");
   }
   return SyncIfStrict(NoThrow("ImportRows", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);

@@ -116,6 +116,10 @@ TEST_F(SqliteStoreDaysTest, ExportThenImportIntoAnEmptyStoreGivesTheSameAnswers)
   // Import replaces rather than adds.
   ASSERT_TRUE((*other)->ImportRows("s", std::vector<ExportRow>{{"/a", "", 100, 7}}).ok());
   EXPECT_EQ((*other)->ReadCounter("s", "/a", "2026-11-25")->hits, 100);
+  // The totals' row is stored as day 'total'; an imported day may not name it.
+  EXPECT_EQ((*other)->ImportRows("s", std::vector<ExportRow>{{"/a", "total", 1, 0}}).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*other)->ReadCounter("s", "/a", "2026-11-25")->hits, 100);
 
   int seen = 0;
   ASSERT_TRUE(store_->ExportSite("s", [&](const ExportRow&) { return ++seen < 2; }).ok());
