@@ -3,58 +3,19 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stdlib.h>
 
+#include <filesystem>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "common/local_day.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace tally {
 namespace {
-
-// A Store that only keeps salts: preset ones win over the candidates, as a
-// salt another process created first would.
-class SaltStore : public Store {
- public:
-  Result<std::string> DailySalt(std::string_view day, std::string_view candidate) override {
-    std::lock_guard lock(mu);
-    return salts.try_emplace(std::string(day), candidate).first->second;
-  }
-  Status ForgetVisitorsBefore(std::string_view) override { return {}; }
-
-  Status ApplyHits(std::span<const HitDelta>, std::span<CounterTotals>) override {
-    return Status::Internal("unused");
-  }
-  Durability durability() const override { return Durability::kStrict; }
-  Status Sync() override { return {}; }
-  Result<CounterTotals> ReadCounter(std::string_view, std::string_view, std::string_view) override {
-    return Status::Internal("unused");
-  }
-  Status SetCounter(std::string_view, std::string_view, int64_t) override { return {}; }
-  Status DeleteCounter(std::string_view, std::string_view) override { return {}; }
-  Result<std::vector<CounterRow>> ListCounters(std::string_view, std::string_view, int) override {
-    return Status::Internal("unused");
-  }
-  Result<SiteRecord> GetSite(std::string_view) override { return Status::Internal("unused"); }
-  Status CreateSite(const SiteRecord&) override { return {}; }
-  Status UpdateSite(const SiteRecord&) override { return {}; }
-  Status DeleteSite(std::string_view) override { return {}; }
-  Result<std::vector<SiteRecord>> ListSites() override { return Status::Internal("unused"); }
-  Status Ping() override { return {}; }
-  Result<std::vector<DayRow>> ReadSeries(std::string_view, std::optional<std::string_view>,
-                                         std::string_view, std::string_view) override {
-    return Status::Internal("unused");
-  }
-  Status ExportSite(std::string_view, const std::function<bool(const ExportRow&)>&) override {
-    return {};
-  }
-  Status ImportRows(std::string_view, std::span<const ExportRow>) override { return {}; }
-
-  std::mutex mu;
-  std::map<std::string, std::string> salts;
-};
 
 std::string Hex(const unsigned char* data, size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -81,11 +42,37 @@ std::string OpenSslVisitorHash(std::string_view salt, std::string_view site, std
 constexpr char kToday[] = "2026-11-25";
 const int64_t kNow = UtcDayStart(kToday) + int64_t{12} * 3600;
 
+// The salts come from a real SQLite store in a temp dir, as in `tally serve`.
+class VisitorHasherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "tally-hasher-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    auto store = SqliteStore::Open((dir_ / "t.db").string(), Durability::kRelaxed);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // The salt the store holds for `day` (the first one written wins).
+  std::string Salt(std::string_view day) {
+    Result<std::string> salt = store_->DailySalt(day, "not-the-first");
+    EXPECT_TRUE(salt.ok()) << salt.status().ToString();
+    return salt.ok() ? *salt : "";
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
 // Hash is HMAC-SHA256 of the joined parts, whichever day (salt) the
 // thread's reused keyed context had before: what a one-shot HMAC gives.
-TEST(VisitorHasherTest, HashIsOpenSslHmacOfTheJoinedParts) {
-  SaltStore store;
-  VisitorHasher hasher(store);
+TEST_F(VisitorHasherTest, HashIsOpenSslHmacOfTheJoinedParts) {
+  VisitorHasher hasher(*store_);
   ASSERT_TRUE(hasher.Refresh(kNow).ok());
   const std::string long_agent(300, 'M');  // several SHA-256 blocks
   struct Input {
@@ -100,7 +87,7 @@ TEST(VisitorHasherTest, HashIsOpenSslHmacOfTheJoinedParts) {
   const std::string days[] = {AddDays(kToday, -1), kToday, AddDays(kToday, 1)};
   for (int round = 0; round < 2; ++round) {
     for (const std::string& day : days) {
-      const std::string& salt = store.salts.at(day);
+      const std::string& salt = Salt(day);
       for (const Input& in : inputs) {
         std::string expected = OpenSslVisitorHash(salt, in.site, in.ip, in.user_agent);
         EXPECT_EQ(hasher.Hash(day, in.site, in.ip, in.user_agent), expected)
@@ -116,27 +103,27 @@ TEST(VisitorHasherTest, HashIsOpenSslHmacOfTheJoinedParts) {
 
 // One value pinned outright (Python's hmac module gave it), so that a change
 // to the hash shows even if the test's own HMAC were to change alike.
-TEST(VisitorHasherTest, HashOfFixedInputsIsPinned) {
-  SaltStore store;
-  store.salts[kToday] = "a3f1c2e4b5d6978812345678deadbeefcafebabe0011223344556677889900aa";
-  VisitorHasher hasher(store);
+TEST_F(VisitorHasherTest, HashOfFixedInputsIsPinned) {
+  // Written before the hasher's Refresh, so it is the salt Refresh finds.
+  ASSERT_TRUE(
+      store_->DailySalt(kToday, "a3f1c2e4b5d6978812345678deadbeefcafebabe0011223344556677889900aa")
+          .ok());
+  VisitorHasher hasher(*store_);
   ASSERT_TRUE(hasher.Refresh(kNow).ok());
   EXPECT_EQ(hasher.Hash(kToday, "example.com", "203.0.113.7",
                         "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"),
             "cf979c2c082ca9133f3331144534046d");
 }
 
-TEST(VisitorHasherTest, PartsCannotBeShiftedAcrossTheSeparator) {
-  SaltStore store;
-  VisitorHasher hasher(store);
+TEST_F(VisitorHasherTest, PartsCannotBeShiftedAcrossTheSeparator) {
+  VisitorHasher hasher(*store_);
   ASSERT_TRUE(hasher.Refresh(kNow).ok());
   EXPECT_NE(hasher.Hash(kToday, "a", "bc", "d"), hasher.Hash(kToday, "ab", "c", "d"));
   EXPECT_NE(hasher.Hash(kToday, "a", "b", "cd"), hasher.Hash(kToday, "a", "bc", "d"));
 }
 
-TEST(VisitorHasherTest, UnloadedDayIsNoVisitor) {
-  SaltStore store;
-  VisitorHasher hasher(store);
+TEST_F(VisitorHasherTest, UnloadedDayIsNoVisitor) {
+  VisitorHasher hasher(*store_);
   ASSERT_TRUE(hasher.Refresh(kNow).ok());
   EXPECT_EQ(hasher.Hash(AddDays(kToday, 2), "example.com", "203.0.113.7", "ua"), "");
   char out[VisitorHasher::kHashSize] = {'x'};
@@ -147,14 +134,13 @@ TEST(VisitorHasherTest, UnloadedDayIsNoVisitor) {
 
 // Every thread keeps its own keyed state: threads hashing under different
 // salts at once must not disturb each other.
-TEST(VisitorHasherTest, ThreadsHashingOtherDaysAgree) {
-  SaltStore store;
-  VisitorHasher hasher(store);
+TEST_F(VisitorHasherTest, ThreadsHashingOtherDaysAgree) {
+  VisitorHasher hasher(*store_);
   ASSERT_TRUE(hasher.Refresh(kNow).ok());
   const std::string days[] = {AddDays(kToday, -1), kToday, AddDays(kToday, 1)};
   std::map<std::string, std::string> expected;
   for (const std::string& day : days) {
-    expected[day] = OpenSslVisitorHash(store.salts.at(day), "example.com", "203.0.113.7", "ua");
+    expected[day] = OpenSslVisitorHash(Salt(day), "example.com", "203.0.113.7", "ua");
   }
   std::vector<std::thread> threads;
   threads.reserve(4);
