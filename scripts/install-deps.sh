@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Tally needs to build (and, with --test, to
-# run its whole test suite). Safe to run again: installs only what is missing.
+# run its whole test suite; with --tidy, clang-tidy for scripts/tidy.sh).
+# Safe to run again: installs only what is missing.
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,9 @@ packages=(
   libsqlite3-dev libssl-dev libcctz-dev tzdata ca-certificates
   nodejs  # builds the web pages (npm comes with it)
 )
+if [[ "${1:-}" == "--tidy" ]]; then
+  packages+=(clang-tidy)
+fi
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev)
   # Browser tests (tests/browser): Debian's Chromium and the font badges are measured against.

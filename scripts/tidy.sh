@@ -13,16 +13,7 @@ if [[ ! -f "$build/compile_commands.json" ]]; then
   exit 2
 fi
 
-if ! command -v run-clang-tidy-14 >/dev/null; then
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then
-    sudo="sudo"
-  fi
-  echo "Installing: clang-tidy"
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends clang-tidy
-fi
+"$root/scripts/install-deps.sh" --tidy
 
 # run-clang-tidy fails only if clang-tidy does (compile errors), so findings
 # are counted from its output.
