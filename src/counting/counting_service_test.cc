@@ -92,6 +92,15 @@ class ScriptedStore : public Store {
     std::lock_guard lock(mu);
     return apply_calls;
   }
+  // Polls for up to 10 s until ApplyHits has been called n times; returns
+  // the count then (so a caller can check it is not more).
+  int WaitForApplyCalls(int n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (ApplyCalls() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return ApplyCalls();
+  }
   Result<CounterTotals> ReadCounter(std::string_view, std::string_view, std::string_view) override {
     return Status::Internal("unused");
   }
@@ -491,11 +500,7 @@ TEST(CountingServiceTest, PipelinedWriterAppliesOneBatchPerSyncWhileSyncIsSlow) 
   store.WaitForSyncsStarted(1);
   // Batch 2 is applied while batch 1 syncs: the overlap.
   ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (store.ApplyCalls() < 2 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ASSERT_EQ(store.ApplyCalls(), 2);
+  ASSERT_EQ(store.WaitForApplyCalls(2), 2);
   // Batch 2 waits for the next Sync: the writer applies no more, hits fill
   // the queue, then Submit refuses.
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
@@ -536,11 +541,7 @@ TEST(CountingServiceTest, PipelinedWriterAppliesTheNextBatchAsTheRunningSyncIsDu
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(store.ApplyCalls(), 2) << "applied long before Sync 2 is due to end";
   // ... but before Sync 2 ends, when it is due to, so that Sync 3 can follow.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (store.ApplyCalls() < 3 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  EXPECT_EQ(store.ApplyCalls(), 3);
+  EXPECT_EQ(store.WaitForApplyCalls(3), 3);
   {
     std::lock_guard lock(r.mu);
     EXPECT_EQ(r.done, 1) << "Sync 2 has not returned";
