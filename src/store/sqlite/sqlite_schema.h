@@ -24,6 +24,11 @@ namespace tally {
 // pointing at some other application's SQLite file is refused, not altered.
 inline constexpr int32_t kTallyApplicationId = 0x54616c79;
 
+// The `day` of a counter's totals row in the `counts` table (schema version
+// 3). It sorts after every YYYY-MM-DD, so a real day can never be named so;
+// the SQL statements spell it out as the literal 'total'.
+inline constexpr std::string_view kTotalsDay = "total";
+
 struct SchemaMigration {
   int version;                   // user_version after this step; 1, 2, 3, ...
   std::string_view description;  // for error messages

@@ -290,8 +290,8 @@ Status SqliteStore::ApplyHits(std::span<const HitDelta> deltas, std::span<Counte
     if (delta.hits < 0) {
       return Status::InvalidArgument("ApplyHits: negative delta");
     }
-    // The name of the totals' row would turn this delta into a second total.
-    if (delta.day == "total") return Status::InvalidArgument("ApplyHits: day 'total'");
+    // The totals' row's day would turn this delta into a second total.
+    if (delta.day == kTotalsDay) return Status::InvalidArgument("ApplyHits: day 'total'");
   }
   if (deltas.empty()) return Status::Ok();
   return NoThrow("ApplyHits", [&] {

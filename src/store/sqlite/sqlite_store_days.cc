@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "store/no_throw.h"
+#include "store/sqlite/sqlite_schema.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally {
@@ -123,7 +124,7 @@ Status SqliteStore::ImportRows(std::string_view site, std::span<const ExportRow>
   for (const ExportRow& row : rows) {
     if (row.hits < 0 || row.visitors < 0) return Status::InvalidArgument("negative count");
     // A day named like the totals' row would overwrite the total.
-    if (row.day == "total") return Status::InvalidArgument("day 'total'");
+    if (row.day == kTotalsDay) return Status::InvalidArgument("day 'total'");
   }
   return SyncIfStrict(NoThrow("ImportRows", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
@@ -135,7 +136,7 @@ Status SqliteStore::ImportRows(std::string_view site, std::span<const ExportRow>
       ScopedStatement st(**stmt);
       st->BindText(1, site);
       st->BindText(2, row.key);
-      st->BindText(3, row.day.empty() ? std::string_view("total") : std::string_view(row.day));
+      st->BindText(3, row.day.empty() ? kTotalsDay : std::string_view(row.day));
       st->BindInt64(4, row.hits);
       st->BindInt64(5, row.visitors);
       if (st->Step() != SQLITE_DONE) return writer_->Error("ImportRows");
