@@ -552,15 +552,16 @@ TEST(CountingServiceTest, PipelinedWriterAppliesTheNextBatchAsTheRunningSyncIsDu
   EXPECT_EQ(r.numbers, (std::vector<int64_t>{1, 2, 3}));
 }
 
-// With the default options, commits taking `commit` and Syncs taking `sync`:
-// submits a hit every millisecond for 300 ms, waits for the answers, and
-// returns how many commits began while a Sync ran.
-int OverlapsUnderSteadyHits(std::chrono::milliseconds commit, std::chrono::microseconds sync) {
+// With `options` (the defaults unless given), commits taking `commit` and
+// Syncs taking `sync`: submits a hit every millisecond for 300 ms, waits for
+// the answers, and returns how many commits began while a Sync ran.
+int OverlapsUnderSteadyHits(std::chrono::milliseconds commit, std::chrono::microseconds sync,
+                            CountingOptions options = {}) {
   ScriptedStore store;
   store.needs_sync = true;
   store.delay = commit;
   store.sync_delay = sync;
-  CountingService service(store, {}, nullptr);
+  CountingService service(store, options, nullptr);
   Recorder r;
   r.durable = &store.durable_hits;
   int submitted = 0;
@@ -585,8 +586,13 @@ TEST(CountingServiceTest, PipelinedWriterSyncsItselfWhileCommitsAreShort) {
 
 TEST(CountingServiceTest, PipelinedWriterSyncsItselfWhileSyncsAreShort) {
   // Slow commits (many counters), a fast disk: 0.3 ms Syncs, under
-  // CountingOptions::overlap_min_sync, but long enough to be seen overlapped.
-  EXPECT_EQ(OverlapsUnderSteadyHits(std::chrono::milliseconds(2), std::chrono::microseconds(300)),
+  // overlap_min_sync, but long enough to be seen overlapped. The threshold is
+  // ten times the Sync, not the default 0.5 ms: a loaded machine oversleeps
+  // a 0.3 ms sleep past 0.5 ms often enough to tip the moving average.
+  CountingOptions options;
+  options.overlap_min_sync = std::chrono::milliseconds(3);
+  EXPECT_EQ(OverlapsUnderSteadyHits(std::chrono::milliseconds(2), std::chrono::microseconds(300),
+                                    options),
             0)
       << "a commit ran while a Sync did";
 }
