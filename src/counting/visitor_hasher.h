@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "counting/hmac_sha256_key.h"
 #include "store/store.h"
 
 namespace tally {
@@ -48,7 +49,7 @@ class VisitorHasher {
  private:
   Store& store_;
   mutable std::shared_mutex mu_;
-  std::map<std::string, std::string, std::less<>> salts_;  // day -> salt; guarded by mu_
+  std::map<std::string, HmacSha256Key, std::less<>> salts_;  // day -> salt; guarded by mu_
 };
 
 }  // namespace tally

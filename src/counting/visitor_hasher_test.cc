@@ -69,8 +69,8 @@ class VisitorHasherTest : public ::testing::Test {
   std::unique_ptr<SqliteStore> store_;
 };
 
-// Hash is HMAC-SHA256 of the joined parts, whichever day (salt) the
-// thread's reused keyed context had before: what a one-shot HMAC gives.
+// Hash is HMAC-SHA256 of the joined parts under each day's salt, in any
+// order of days: what a one-shot HMAC gives.
 TEST_F(VisitorHasherTest, HashIsOpenSslHmacOfTheJoinedParts) {
   VisitorHasher hasher(*store_);
   ASSERT_TRUE(hasher.Refresh(kNow).ok());
@@ -132,8 +132,7 @@ TEST_F(VisitorHasherTest, UnloadedDayIsNoVisitor) {
   EXPECT_EQ(out[0], 'x');
 }
 
-// Every thread keeps its own keyed state: threads hashing under different
-// salts at once must not disturb each other.
+// Threads hashing under different salts at once must not disturb each other.
 TEST_F(VisitorHasherTest, ThreadsHashingOtherDaysAgree) {
   VisitorHasher hasher(*store_);
   ASSERT_TRUE(hasher.Refresh(kNow).ok());
