@@ -14,7 +14,7 @@
 //                           allocates nothing; reports allocs_per_hit, counted
 //                           over all threads by interposing malloc
 //
-// malloc/calloc/realloc are interposed (forwarding to glibc's __libc_*), so
+// malloc/calloc/realloc are interposed (common/heap_allocation_counter.h), so
 // operator new, SQLite and OpenSSL allocations are all counted.
 #include <utility>
 
@@ -49,39 +49,13 @@
 #include "api/site_registry.h"
 #include "common/blocking_executor.h"
 #include "common/clock.h"
+#include "common/heap_allocation_counter.h"
 #include "common/local_day.h"
 #include "counting/counting_service.h"
 #include "counting/visitor_hasher.h"
 #include "server/http_server.h"
 #include "server/request_parser.h"
 #include "store/store_factory.h"
-
-// --- allocation counting -------------------------------------------------------
-extern "C" {
-// glibc's own allocator entry points, which the replacements below call.
-// NOLINTBEGIN(bugprone-reserved-identifier): the names are glibc's
-void* __libc_malloc(size_t);
-void* __libc_calloc(size_t, size_t);
-void* __libc_realloc(void*, size_t);
-// NOLINTEND(bugprone-reserved-identifier)
-}
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-}
-
-extern "C" void* malloc(size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_malloc(n);
-}
-extern "C" void* calloc(size_t n, size_t m) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_calloc(n, m);
-}
-extern "C" void* realloc(void* p, size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return __libc_realloc(p, n);
-}
 
 namespace tally {
 namespace {
@@ -185,11 +159,10 @@ class CountingSink final : public ResponseSink, public HitCompletion {
 // benchmarks with a writer thread this includes what it allocates meanwhile).
 class AllocationCounter {
  public:
-  explicit AllocationCounter(benchmark::State& state)
-      : state_(state), start_(g_allocations.load()) {}
+  explicit AllocationCounter(benchmark::State& state) : state_(state), start_(HeapAllocations()) {}
   ~AllocationCounter() {
-    state_.counters["allocs"] = benchmark::Counter(
-        static_cast<double>(g_allocations.load() - start_), benchmark::Counter::kAvgIterations);
+    state_.counters["allocs"] = benchmark::Counter(static_cast<double>(HeapAllocations() - start_),
+                                                   benchmark::Counter::kAvgIterations);
   }
 
  private:
@@ -232,9 +205,9 @@ void BM_HandleHit(benchmark::State& state) {
   uint64_t sent = 0;
   uint64_t allocations = 0;
   for ([[maybe_unused]] auto _ : state) {
-    uint64_t before = g_allocations.load(std::memory_order_relaxed);
+    uint64_t before = HeapAllocations();
     harness.api().Handle(request, sink);
-    allocations += g_allocations.load(std::memory_order_relaxed) - before;
+    allocations += HeapAllocations() - before;
     if (++sent % 4096 == 0) {
       state.PauseTiming();
       sink.WaitFor(sent);
@@ -382,12 +355,12 @@ void BM_HitPathAllocations(benchmark::State& state) {
     ConnectionsClient client(server.port(), kConnections);
     for (int i = 0; i < 50; ++i) client.Round();  // warm up: caches, buffers, the counter row
     uint64_t hits = 0, ok = 0;
-    uint64_t before = g_allocations.load();
+    uint64_t before = HeapAllocations();
     for ([[maybe_unused]] auto _ : state) {
       ok += static_cast<uint64_t>(client.Round());
       hits += kConnections;
     }
-    uint64_t allocations = g_allocations.load() - before;
+    uint64_t allocations = HeapAllocations() - before;
     if (ok != hits) state.SkipWithError("some hits were not answered 200");
     state.counters["allocs_per_hit"] = static_cast<double>(allocations) / static_cast<double>(hits);
     state.counters["hits_per_s"] =

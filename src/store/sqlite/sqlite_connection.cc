@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "store/sqlite/sqlite_allocator.h"
+
 namespace tally {
 
 SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
@@ -50,6 +52,7 @@ void SqliteStatement::Reset() {
 
 Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::string& path, int flags,
                                                                  int busy_timeout_ms) {
+  sqlite_allocator::Install();  // before SQLite initialises, which the first open does
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_EXRESCODE, nullptr);
   if (rc != SQLITE_OK) {
