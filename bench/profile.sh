@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where one tally cell's time goes: per-commit numbers, optionally a profile.
 #
-#   bench/profile.sh TALLY strict|relaxed hot|zipf [SECONDS=5] [--perf]
+#   bench/profile.sh TALLY strict|relaxed hot|zipf [SECONDS=5] [--perf|--mallocs]
 #
 # Starts `TALLY serve` on a fresh database, warms it up for 2 s with wrk and
 # bench/lua/hits.lua (64 connections), then measures a SECONDS-long run and
@@ -12,7 +12,10 @@
 # the syscalls tracepoints, commits per fsync/fdatasync (SQLite's and Sync()'s
 # together; "n/a" otherwise). With --perf it also records
 # `perf record -e cpu-clock -g` of the server during the run and leaves
-# perf.data in the printed directory (`perf report -i DIR/perf.data`).
+# perf.data in the printed directory (`perf report -i DIR/perf.data`). With
+# --mallocs it also counts the server's calls to glibc's malloc, calloc and
+# realloc during the run with perf uprobes (added if missing; each call then
+# traps, so read ok/s of such a run as slowed) and prints them per hit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tally=$(realpath "$1"); durability=$2; mode=$3; seconds=${4:-5}; perf=${5:-}
@@ -41,6 +44,16 @@ if [[ $perf == --perf ]]; then
     >/dev/null 2>&1 &
   perf_pid=$!
 fi
+malloc_pid=""
+if [[ $perf == --mallocs ]]; then
+  libc=$(ldd "$tally" | awk '/libc\.so/ {print $3}')
+  for f in malloc calloc realloc; do
+    perf probe -l 2>/dev/null | grep -q "probe_libc:$f " || perf probe -q -x "$libc" -a "$f" >/dev/null
+  done
+  perf stat -x, -e probe_libc:malloc,probe_libc:calloc,probe_libc:realloc -p "$pid" \
+    -o "$tmp/malloc.stat" -- sleep "$seconds" >/dev/null 2>&1 &
+  malloc_pid=$!
+fi
 # fsync + fdatasync calls of the server during the run, if perf can count them.
 perf stat -x, -e syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync -p "$pid" \
   -o "$tmp/fsync.stat" -- sleep "$seconds" >/dev/null 2>&1 &
@@ -48,6 +61,7 @@ stat_pid=$!
 export -f drive; export root port mode
 /usr/bin/time -f 'WRK_CPU %U %S' -o "$tmp/wrk.time" bash -c "drive ${seconds}s" >"$tmp/wrk.out"
 [[ -z $perf_pid ]] || wait "$perf_pid"
+[[ -z $malloc_pid ]] || wait "$malloc_pid"
 wait "$stat_pid" || true
 snapshot >"$tmp/after"
 python3 - "$tmp" "$(getconf CLK_TCK)" <<'PY'
@@ -68,10 +82,16 @@ try:
     per_sync = f"{commits/syncs:.2f}" if syncs else "n/a"
 except OSError:
     per_sync = "n/a"
+try:
+    mallocs = sum(float(l.split(",")[0]) for l in open(f"{tmp}/malloc.stat")
+                  if "probe_libc" in l and l.split(",")[0].replace(".", "").isdigit())
+    malloc_note = f"  mallocs/hit {mallocs/hits:.4f}"
+except OSError:
+    malloc_note = ""
 print(f"ok/s {w['ok_per_sec']:.0f}  p50 {w['p50_us']/1000:.2f} ms  p99 {w['p99_us']/1000:.2f} ms  "
       f"hits/commit {hits/commits:.1f}  ms/commit {1000*d['tally_commit_seconds_sum']/commits:.2f}  "
       f"bytes written/hit {d['wchar']/hits:.0f}  writes/commit {d['syscw']/commits:.1f}  "
       f"writer CPU us/hit {ticks[0]*us/hits:.1f}  server CPU us/hit {sum(ticks)*us/hits:.1f}  "
-      f"wrk CPU {user+sys_:.2f} s  commits/fsync {per_sync}  non2xx {w['non2xx']}")
+      f"wrk CPU {user+sys_:.2f} s  commits/fsync {per_sync}  non2xx {w['non2xx']}{malloc_note}")
 PY
 echo "dir: $tmp"
