@@ -270,7 +270,7 @@ for micro in "$build/bench/micro/tally_micro_bench" "$build/tally_micro_bench"; 
   # JSON to a file: the in-process server logs to stdout.
   "$micro" --benchmark_filter=BM_HitPathAllocations --benchmark_min_time=1 \
     --benchmark_out="$tmp/micro.json" --benchmark_out_format=json >/dev/null 2>&1 &&
-    python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; print(json.dumps({"allocations_per_hit": round(b["allocs_per_hit"], 1)}))' \
+    python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"][0]; print(json.dumps({"allocations_per_hit": round(b["allocs_per_hit"], 5)}))' \
       "$tmp/micro.json" >"$tmp/allocs.json" || echo '{}' >"$tmp/allocs.json"
   cat "$tmp/allocs.json"
   break
