@@ -47,7 +47,23 @@ ZoneCache& Zones() {
 }
 
 std::string Format(const cctz::civil_day& d) {
-  char buf[16];
+  // Every hit formats its day: digits by hand, not snprintf (~1% of the
+  // server's CPU under load), for the years a clock gives.
+  if (d.year() >= 0 && d.year() <= 9999) {
+    auto y = static_cast<int>(d.year());
+    const char out[10] = {static_cast<char>('0' + y / 1000),
+                          static_cast<char>('0' + y / 100 % 10),
+                          static_cast<char>('0' + y / 10 % 10),
+                          static_cast<char>('0' + y % 10),
+                          '-',
+                          static_cast<char>('0' + d.month() / 10),
+                          static_cast<char>('0' + d.month() % 10),
+                          '-',
+                          static_cast<char>('0' + d.day() / 10),
+                          static_cast<char>('0' + d.day() % 10)};
+    return std::string(out, sizeof out);
+  }
+  char buf[32];
   std::snprintf(buf, sizeof buf, "%04lld-%02d-%02d", static_cast<long long>(d.year()), d.month(),
                 d.day());
   return buf;

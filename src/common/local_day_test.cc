@@ -44,5 +44,16 @@ TEST(LocalDayTest, DayArithmeticAndValidation) {
   EXPECT_FALSE(IsValidDay("2026/11/25"));
 }
 
+// Days are written YYYY-MM-DD with leading zeros in every field; years past
+// 9999 (no clock gives them) still come out whole.
+TEST(LocalDayTest, FormatPadsEveryField) {
+  EXPECT_EQ(LocalDay("UTC", 0), "1970-01-01");
+  EXPECT_EQ(LocalDay("UTC", 1795651200 + 86399), "2026-11-26");
+  EXPECT_EQ(AddDays("0999-12-31", 1), "1000-01-01");
+  EXPECT_EQ(AddDays("0001-01-10", -1), "0001-01-09");
+  EXPECT_EQ(AddDays("2026-09-30", 10), "2026-10-10");
+  EXPECT_EQ(AddDays("9999-12-31", 1), "10000-01-01");
+}
+
 }  // namespace
 }  // namespace tally
