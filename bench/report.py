@@ -223,12 +223,12 @@ def markdown(res):
                       f"(peak {c['peak_rss_kib'] / 1024:.1f} MiB), database + WAL "
                       f"{c['db_bytes'] / 2**20:.0f} MiB."]
     if res.get("allocations_per_hit") is not None:
-        lines += ["", f"Heap allocations per hit at steady state: **{res['allocations_per_hit']}** "
+        lines += ["", f"Heap allocations per hit at steady state: **{plain(res['allocations_per_hit'])}** "
                       "(bench/micro, `BM_HitPathAllocations`: the few left in a run are pools "
                       "reaching a new high-water mark, none is per hit)."]
     lines += ["", "Targets of issue 4:", "", "| target | value | met |", "|---|---:|:---:|"]
     for t in res["targets"]:
-        lines.append(f"| {t['target']} | {t['value']} | {'yes' if t['met'] else 'no'} |")
+        lines.append(f"| {t['target']} | {plain(t['value'])} | {'yes' if t['met'] else 'no'} |")
     lines += ["", "Exact commands (PORT and TMP are chosen per run):", "", "```"]
     lines += res["commands"]
     lines += ["```", "", f"Versions: {env['tally']}; {env['nginx']}; {env['redis']}; {env['wrk']}; "
@@ -296,6 +296,13 @@ def report(a):
         print(f"ratio {r['target']}/{r['peer']} c={r['connections']}: {r['ratio']} {r['ratio_rounds']}")
     for t in res["targets"]:
         print(f"target: {t['target']}: {t['value']} -> {'met' if t['met'] else 'NOT met'}")
+
+
+def plain(value):
+    """A number as a reader writes it: 0.00007, not Python's 7e-05."""
+    if isinstance(value, float) and 0 < abs(value) < 0.001:
+        return f"{value:.6f}".rstrip("0")
+    return value
 
 
 def rerender(argv):
