@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "store/sqlite/counter_totals_cache.h"
 #include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/visitor_mark_cache.h"
 #include "store/store.h"
@@ -127,6 +128,8 @@ class SqliteStore : public Store {
 
   // About 2 MiB of markers; when full, the cache starts over.
   static constexpr size_t kVisitorMarkCacheCapacity = 16384;
+  // About 2.5 MiB of counters; when full, the cache starts over.
+  static constexpr size_t kCounterTotalsCacheCapacity = 16384;
 
   const std::string path_;
   const Durability durability_;
@@ -145,6 +148,9 @@ class SqliteStore : public Store {
   // our last write (another connection's commit changes it). Guarded by
   // writer_mu_.
   VisitorMarkCache marks_{kVisitorMarkCacheCapacity};
+  // Totals as this writer last wrote them (see counter_totals_cache.h).
+  // Guarded by writer_mu_.
+  CounterTotalsCache totals_cache_{kCounterTotalsCacheCapacity};
   int64_t data_version_ = -1;
   // ApplyHits' markers of the current batch: (delta index, hash). Reused.
   std::vector<std::pair<size_t, std::string_view>> batch_marks_;
