@@ -3,7 +3,9 @@
 //
 // For tests and benchmarks only: linking this in replaces the process's
 // malloc, calloc and realloc with counting wrappers around glibc's own
-// (__libc_malloc & co.). Never link it into a shipped binary.
+// (__libc_malloc & co.). Never link it into a shipped binary. Does not work
+// under AddressSanitizer, which replaces malloc itself: an ASan build does
+// not build sqlite_allocator_test, and its tally_micro_bench crashes at start.
 #pragma once
 
 #include <cstdint>
