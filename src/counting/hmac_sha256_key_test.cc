@@ -88,6 +88,7 @@ TEST(HmacSha256KeyTest, PiecesAreConcatenated) {
 TEST(HmacSha256KeyTest, SignIsSafeAcrossThreads) {
   const HmacSha256Key key("shared salt");
   std::vector<std::thread> threads;
+  threads.reserve(4);
   std::vector<int> mismatches(4, 0);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {

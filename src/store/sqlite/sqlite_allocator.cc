@@ -25,7 +25,7 @@ constexpr size_t kClasses =
 // What a thread keeps of one class: up to this many bytes, and at least a
 // few blocks of the large classes. Bounds a thread's idle memory at
 // kClasses * kCachedBytesPerClass (~2.8 MiB) however SQLite's use moves.
-constexpr size_t kCachedBytesPerClass = 64 * 1024;
+constexpr size_t kCachedBytesPerClass = size_t{64} * 1024;
 constexpr uint32_t kMinCachedBlocks = 4;
 
 size_t ClassOf(size_t n) {

@@ -30,7 +30,7 @@ bool Install();
 // The size of the block that serves a request of `n` bytes (n >= 1): classes
 // 16 bytes apart up to 128, then four per power of two (at most 25% unused)
 // up to kMaxPooledSize; above it, `n` rounded up to 8.
-constexpr size_t kMaxPooledSize = 64 * 1024;
+constexpr size_t kMaxPooledSize = size_t{64} * 1024;
 size_t RoundUp(size_t n);
 
 }  // namespace tally::sqlite_allocator

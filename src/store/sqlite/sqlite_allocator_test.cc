@@ -82,6 +82,7 @@ TEST(SqliteAllocatorTest, FreedBlocksAreReusedAndMayCrossThreads) {
   EXPECT_EQ(HeapAllocations() - before, 0u);
 
   std::vector<void*> blocks;
+  blocks.reserve(2000);
   for (int i = 0; i < 2000; ++i) blocks.push_back(sqlite3_malloc(8 + i % 3000));
   std::thread freer([&] {
     for (void* p : blocks) sqlite3_free(p);
