@@ -56,6 +56,10 @@ error_code ProbePortFree(const tcp::endpoint& endpoint) {
 // goes before the io_context, and the io_context (whose pending handlers may
 // own the last references to sessions) before the host those sessions use.
 struct NetworkThread {
+  // Joined by then (Stop). A handler that answered after the thread stopped
+  // left its session holding itself in the host's queue.
+  ~NetworkThread() { host.DropQueuedAnswers(); }
+
   http::SessionHost host;
   net::io_context io{1};  // one thread runs it: Asio may skip internal locking
   std::optional<http::Listener> listener;

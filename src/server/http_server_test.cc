@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "api/metrics.h"
 #include "api/request.h"
 #include "api/response.h"
 
@@ -992,6 +993,25 @@ TEST_F(HttpServerTest, StopClosesWhatIsLeftAfterGrace) {
   EXPECT_TRUE(stuck.WaitClosed(1s));
   handler.Hold(false);  // Send after Stop: dropped, harmless
   handler.Shutdown();
+}
+
+// A handler that answers only after Stop: its session waits in the network
+// thread's answer queue, which no one runs any more, holding itself alive.
+// Destroying the server must still end it (LeakSanitizer first saw this).
+TEST_F(HttpServerTest, AnAnswerAfterStopDoesNotKeepItsSessionAlive) {
+  Metrics metrics;
+  DelayedHandler& handler = MakeDelayed(0ms);
+  handler.Hold(true);
+  server_ = std::make_unique<HttpServer>(TestOptions(), handler, &metrics);
+  ASSERT_TRUE(server_->Start().ok());
+  TestClient stuck(port());
+  ASSERT_TRUE(stuck.Send(Get("/stuck")));
+  ASSERT_TRUE(handler.WaitReceived(1, 2s));
+  EXPECT_EQ(metrics.open_connections.load(), 1);
+  server_->Stop(100ms);
+  handler.Shutdown();  // answers the held request now
+  server_.reset();
+  EXPECT_EQ(metrics.open_connections.load(), 0) << "the session was never destroyed";
 }
 
 TEST_F(HttpServerTest, StopWithoutConnectionsIsQuickAndIdempotent) {

@@ -130,6 +130,20 @@ void SessionHost::QueueAnswer(HttpSession* session, const Executor& executor) {
   if (post) net::post(executor, WithMemory(answers_memory_, [this] { RunAnswers(); }));
 }
 
+void SessionHost::DropQueuedAnswers() {
+  HttpSession* session = nullptr;
+  {
+    std::lock_guard lock(answers_mu_);
+    session = std::exchange(answers_head_, nullptr);
+    answers_tail_ = nullptr;
+  }
+  while (session != nullptr) {
+    HttpSession* next = session->next_answer_;
+    HttpSession::Self last = std::move(session->queued_self_);  // may end it here
+    session = next;
+  }
+}
+
 void SessionHost::RunAnswers() {
   HttpSession* session = nullptr;
   {

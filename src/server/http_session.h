@@ -69,6 +69,13 @@ struct SessionHost {
   // n. Any thread; `executor` is this thread's.
   void QueueAnswer(HttpSession* session, const Executor& executor);
 
+  // Lets go of the sessions whose answers were queued after this thread's
+  // io_context stopped running (a handler that answered after Stop): no
+  // RunAnswers will take them, and each holds itself alive. Call after the
+  // thread is joined and before the io_context is destroyed (their sockets
+  // belong to it).
+  void DropQueuedAnswers();
+
  private:
   void RunAnswers();  // network thread
 
