@@ -49,7 +49,8 @@ class VisitorHasher {
  private:
   Store& store_;
   mutable std::shared_mutex mu_;
-  std::map<std::string, HmacSha256Key, std::less<>> salts_;  // day -> salt; guarded by mu_
+  // Day -> the HMAC key of its salt (the salt itself is not kept). Guarded by mu_.
+  std::map<std::string, HmacSha256Key, std::less<>> salts_;
 };
 
 }  // namespace tally

@@ -23,8 +23,9 @@ constexpr size_t kClasses =
     kSmallClasses + 4 * (std::bit_width(kMaxPooledSize - 1) - std::bit_width(kSmallLimit - 1));
 
 // What a thread keeps of one class: up to this many bytes, and at least a
-// few blocks of the large classes. Bounds a thread's idle memory at
-// kClasses * kCachedBytesPerClass (~2.8 MiB) however SQLite's use moves.
+// few blocks of the large classes. Bounds a thread's idle memory at about
+// kClasses * kCachedBytesPerClass (~3 MiB with the large classes' minimum)
+// however SQLite's use moves.
 constexpr size_t kCachedBytesPerClass = size_t{64} * 1024;
 constexpr uint32_t kMinCachedBlocks = 4;
 
