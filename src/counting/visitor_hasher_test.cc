@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/local_day.h"
+#include "common/temp_dir.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally {
@@ -46,16 +47,9 @@ const int64_t kNow = UtcDayStart(kToday) + int64_t{12} * 3600;
 class VisitorHasherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tally-hasher-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto store = SqliteStore::Open((dir_ / "t.db").string(), Durability::kRelaxed);
+    auto store = SqliteStore::Open(dir_.File("t.db"), Durability::kRelaxed);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // The salt the store holds for `day` (the first one written wins).
@@ -65,7 +59,7 @@ class VisitorHasherTest : public ::testing::Test {
     return salt.ok() ? *salt : "";
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_{"tally-hasher"};  // declared first: removed after the store closes
   std::unique_ptr<SqliteStore> store_;
 };
 

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally {
@@ -17,18 +18,11 @@ using ::testing::HasSubstr;
 
 class StoreFactoryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tally-factory-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::filesystem::path dir_;
+  TempDir dir_{"tally-factory"};
 };
 
 TEST_F(StoreFactoryTest, SqliteSpecOpensAWorkingStoreAndCreatesDirectories) {
-  const std::filesystem::path db = dir_ / "a" / "b" / "tally.db";
+  const std::filesystem::path db = dir_.path() / "a" / "b" / "tally.db";
   Result<std::unique_ptr<Store>> store = OpenStore("sqlite:" + db.string(), Durability::kStrict);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   EXPECT_TRUE(std::filesystem::exists(db));
@@ -41,7 +35,7 @@ TEST_F(StoreFactoryTest, SqliteSpecOpensAWorkingStoreAndCreatesDirectories) {
 
 TEST_F(StoreFactoryTest, DurabilityIsPassedToTheBackend) {
   for (Durability d : {Durability::kStrict, Durability::kRelaxed}) {
-    Result<std::unique_ptr<Store>> store = OpenStore("sqlite:" + (dir_ / "d.db").string(), d);
+    Result<std::unique_ptr<Store>> store = OpenStore("sqlite:" + dir_.File("d.db"), d);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     auto* sqlite = dynamic_cast<SqliteStore*>(store->get());
     ASSERT_NE(sqlite, nullptr);
@@ -51,20 +45,20 @@ TEST_F(StoreFactoryTest, DurabilityIsPassedToTheBackend) {
 
 TEST_F(StoreFactoryTest, RelativePathIsRelativeToWorkingDirectory) {
   const std::filesystem::path saved = std::filesystem::current_path();
-  std::filesystem::current_path(dir_);
+  std::filesystem::current_path(dir_.path());
   Result<std::unique_ptr<Store>> store = OpenStore("sqlite:data/tally.db", Durability::kStrict);
   std::filesystem::current_path(saved);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_TRUE(std::filesystem::exists(dir_ / "data" / "tally.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "data" / "tally.db"));
 }
 
 TEST_F(StoreFactoryTest, BareFileNameNeedsNoDirectory) {
   const std::filesystem::path saved = std::filesystem::current_path();
-  std::filesystem::current_path(dir_);
+  std::filesystem::current_path(dir_.path());
   Result<std::unique_ptr<Store>> store = OpenStore("sqlite:plain.db", Durability::kRelaxed);
   std::filesystem::current_path(saved);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_TRUE(std::filesystem::exists(dir_ / "plain.db"));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() / "plain.db"));
 }
 
 TEST_F(StoreFactoryTest, EmptySqlitePathIsInvalid) {

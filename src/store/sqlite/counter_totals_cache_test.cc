@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace tally {
@@ -62,17 +63,10 @@ TEST(CounterTotalsCacheTest, StartsOverWhenFull) {
 class StoreTotalsCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tally-totals-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "t.db").string();
+    path_ = dir_.File("t.db");
     auto store = SqliteStore::Open(path_, Durability::kStrict);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   CounterTotals Hit(std::string_view key, std::string_view day = kDay, int64_t hits = 1) {
@@ -103,7 +97,7 @@ class StoreTotalsCacheTest : public ::testing::Test {
     return rc;
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_{"tally-totals"};  // declared first: removed after the store closes
   std::string path_;
   std::unique_ptr<SqliteStore> store_;
 };

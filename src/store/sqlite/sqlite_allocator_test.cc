@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/heap_allocation_counter.h"
+#include "common/temp_dir.h"
 #include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -94,10 +95,9 @@ TEST(SqliteAllocatorTest, FreedBlocksAreReusedAndMayCrossThreads) {
 // The point of the allocator: a counter's hits applied again and again, after
 // a warm-up, do not touch the heap (about 20 mallocs a commit without it).
 TEST(SqliteAllocatorTest, SteadyHitsOnAStoreAllocateNothing) {
-  std::string dir = (std::filesystem::temp_directory_path() / "tally-alloc-XXXXXX").string();
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  TempDir dir("tally-alloc");
   {
-    auto store = SqliteStore::Open(dir + "/t.db", Durability::kStrict);
+    auto store = SqliteStore::Open(dir.File("t.db"), Durability::kStrict);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ASSERT_TRUE(sqlite_allocator::Install());
     const std::string_view visitors[] = {"0123456789abcdef0123456789abcdef"};
@@ -116,7 +116,6 @@ TEST(SqliteAllocatorTest, SteadyHitsOnAStoreAllocateNothing) {
     EXPECT_EQ(totals[0].hits, 900);
     EXPECT_EQ(totals[1].today_hits, 300);
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "store/sqlite/sqlite_connection.h"
 
 namespace tally {
@@ -16,14 +17,6 @@ namespace {
 
 class SqliteSchemaTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tally-schema-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "test.db").string();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::unique_ptr<SqliteConnection> Connect() {
     auto conn = SqliteConnection::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
     EXPECT_TRUE(conn.ok()) << conn.status().ToString();
@@ -42,8 +35,8 @@ class SqliteSchemaTest : public ::testing::Test {
     return n.ok() && *n == 1;
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  TempDir dir_{"tally-schema"};
+  std::string path_ = dir_.File("test.db");
 };
 
 TEST_F(SqliteSchemaTest, MigrationsAreNumberedOneToNWithoutGaps) {

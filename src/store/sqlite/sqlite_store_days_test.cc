@@ -6,22 +6,17 @@
 
 #include "store/sqlite/sqlite_store.h"
 
+#include "common/temp_dir.h"
+
 namespace tally {
 namespace {
 
 class SqliteStoreDaysTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tally-days-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    auto store = SqliteStore::Open((dir_ / "t.db").string(), Durability::kStrict);
+    auto store = SqliteStore::Open(dir_.File("t.db"), Durability::kStrict);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   CounterTotals Hit(std::string_view key, std::string_view day, int64_t hits,
@@ -33,7 +28,7 @@ class SqliteStoreDaysTest : public ::testing::Test {
     return totals;
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_{"tally-days"};  // declared first: removed after the store closes
   std::unique_ptr<SqliteStore> store_;
 };
 
@@ -101,7 +96,7 @@ TEST_F(SqliteStoreDaysTest, ExportThenImportIntoAnEmptyStoreGivesTheSameAnswers)
   EXPECT_EQ(rows[0].hits, 5);
   EXPECT_EQ(rows[1].day, "2026-11-24");
 
-  auto other = SqliteStore::Open((dir_ / "other.db").string(), Durability::kStrict);
+  auto other = SqliteStore::Open(dir_.File("other.db"), Durability::kStrict);
   ASSERT_TRUE(other.ok());
   ASSERT_TRUE((*other)->ImportRows("s", rows).ok());
   for (const char* key : {"/a", "/b"}) {

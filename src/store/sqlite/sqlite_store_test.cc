@@ -19,6 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/temp_dir.h"
 #include "counting/counting_service.h"
 #include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/sqlite_schema.h"
@@ -72,14 +73,6 @@ std::vector<std::string> Keys(const std::vector<CounterRow>& rows) {
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tally-store-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "tally.db").string();
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // The WAL header's checkpoint sequence number (bytes 12-15, big-endian):
   // it changes each time the WAL restarts from its beginning.
   uint32_t WalCheckpointSequence() {
@@ -118,8 +111,8 @@ class SqliteStoreTest : public ::testing::Test {
     return site;
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  TempDir dir_{"tally-store"};
+  std::string path_ = dir_.File("tally.db");
 };
 
 void ExpectSameSite(const SiteRecord& a, const SiteRecord& b) {
@@ -255,7 +248,7 @@ TEST_F(SqliteStoreTest, OpenRejectsBadPaths) {
   EXPECT_EQ(SqliteStore::Open(":memory:", Durability::kStrict).status().code(),
             StatusCode::kInvalidArgument);
   Result<std::unique_ptr<SqliteStore>> missing_dir =
-      SqliteStore::Open((dir_ / "no" / "such" / "dir.db").string(), Durability::kStrict);
+      SqliteStore::Open((dir_.path() / "no" / "such" / "dir.db").string(), Durability::kStrict);
   EXPECT_EQ(missing_dir.status().code(), StatusCode::kUnavailable);
   EXPECT_THAT(missing_dir.status().message(), HasSubstr("dir.db"));
 }
