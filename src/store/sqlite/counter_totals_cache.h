@@ -18,6 +18,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "store/sqlite/composite_key.h"
 #include "store/store.h"
 
 namespace tally {
@@ -49,19 +50,9 @@ class CounterTotalsCache {
     std::string day;  // what today_* refer to
     CounterTotals totals;
   };
-  // A transparent hash, so that Find looks up a string_view into scratch_
-  // without building a std::string.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-
-  // Writes site and key, each prefixed with its length, into scratch_.
-  std::string_view Encode(std::string_view site, std::string_view key);
-
   const size_t capacity_;
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;
-  std::string scratch_;
+  std::unordered_map<std::string, Entry, TransparentStringHash, std::equal_to<>> entries_;
+  std::string scratch_;  // the key being looked up (composite_key.h)
 };
 
 }  // namespace tally

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "store/sqlite/composite_key.h"
+
 namespace tally {
 
 class VisitorMarkCache {
@@ -43,21 +45,9 @@ class VisitorMarkCache {
   size_t size() const { return marks_.size(); }
 
  private:
-  // A transparent hash, so that Contains looks up a string_view into
-  // scratch_ without building a std::string.
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-
-  // Writes the marker's fields, each prefixed with its length, into scratch_
-  // (unambiguous whatever bytes the fields hold).
-  std::string_view Encode(std::string_view site, std::string_view day, std::string_view hash,
-                          std::string_view key);
-
   const size_t capacity_;
-  std::unordered_set<std::string, Hash, std::equal_to<>> marks_;
-  std::string scratch_;
+  std::unordered_set<std::string, TransparentStringHash, std::equal_to<>> marks_;
+  std::string scratch_;  // the key being looked up (composite_key.h)
 };
 
 }  // namespace tally
