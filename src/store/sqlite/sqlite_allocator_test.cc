@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -73,8 +74,8 @@ TEST(SqliteAllocatorTest, ReallocKeepsContents) {
 }
 
 // A freed block serves the next request of its class on that thread: no
-// malloc. Blocks freed on another thread, and threads that exit with blocks
-// cached, are fine (the test would crash or leak under a sanitizer if not).
+// malloc. A block freed on another thread joins that thread's lists and
+// serves it next; a thread that exits returns its lists to malloc.
 TEST(SqliteAllocatorTest, FreedBlocksAreReusedAndMayCrossThreads) {
   ASSERT_TRUE(sqlite_allocator::Install());
   sqlite3_free(sqlite3_malloc(700));  // one block of 700's class in this thread's list
@@ -85,11 +86,26 @@ TEST(SqliteAllocatorTest, FreedBlocksAreReusedAndMayCrossThreads) {
   std::vector<void*> blocks;
   blocks.reserve(2000);
   for (int i = 0; i < 2000; ++i) blocks.push_back(sqlite3_malloc(8 + i % 3000));
+  uint64_t freer_mallocs = 0;
+  int reused = 0;
   std::thread freer([&] {
     for (void* p : blocks) sqlite3_free(p);
-    for (int i = 0; i < 100; ++i) sqlite3_free(sqlite3_malloc(64));
+    // The first 100 blocks' sizes again (8..107 bytes): served from the
+    // blocks this thread just freed, all of them allocated on the other one.
+    std::vector<void*> again;
+    again.reserve(100);
+    uint64_t start = HeapAllocations();
+    for (int i = 0; i < 100; ++i) again.push_back(sqlite3_malloc(8 + i));
+    freer_mallocs = HeapAllocations() - start;
+    for (void* p : again) {
+      reused += std::find(blocks.begin(), blocks.end(), p) != blocks.end() ? 1 : 0;
+      std::memset(p, 0xab, 8);  // usable
+      sqlite3_free(p);
+    }
   });
   freer.join();  // exits with a list of cached blocks, which it returns to malloc
+  EXPECT_EQ(freer_mallocs, 0u);
+  EXPECT_EQ(reused, 100);
 }
 
 // The point of the allocator: a counter's hits applied again and again, after
