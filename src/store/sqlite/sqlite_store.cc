@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -53,6 +54,10 @@ constexpr int64_t kStrictCheckpointWalBytes = 16 << 20;
 // last Sync(), up to a second of hits: the more WAL, the longer the stall
 // (relaxed Zipf p99 8.1-8.8 ms at 4 MiB, 12.8-13.3 ms at 16 MiB).
 constexpr int64_t kRelaxedCheckpointWalBytes = 4 << 20;
+// The WAL is kept this far ahead of SQLite's writes (see wal_preallocator.h),
+// up to the size at which it checkpoints. Each chunk costs one larger sync
+// (its zeros go to disk), about 17 in strict mode until the WAL is full size.
+constexpr int64_t kWalPreallocationChunkBytes = 1 << 20;
 
 // No RETURNING on the hot path: SQLite runs RETURNING as a trigger into an
 // ephemeral table, and a statement with a trigger opens a statement journal
@@ -231,7 +236,15 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
       return prefixed(s);
     }
 
-    std::unique_ptr<SqliteStore> store(new SqliteStore(path, durability, std::move(*writer)));
+    // The WAL's size when a commit checkpoints: its header and the frames
+    // (a 24-byte header and a page each) up to the threshold, plus one chunk
+    // for the frames of the commit that crosses it.
+    const int64_t checkpoint_frames = checkpoint_bytes / *page_size;
+    const int64_t wal_limit =
+        std::min(kJournalSizeLimitBytes,
+                 32 + checkpoint_frames * (*page_size + 24) + kWalPreallocationChunkBytes);
+    std::unique_ptr<SqliteStore> store(
+        new SqliteStore(path, durability, std::move(*writer), wal_limit));
     // The schema and migrations just written, durable as FULL made them.
     if (Status s = store->SyncIfStrict(Status::Ok()); !s.ok()) return prefixed(s);
     // Open one reader now, so that a problem with read connections shows at
@@ -243,8 +256,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
 }
 
 SqliteStore::SqliteStore(std::string path, Durability durability,
-                         std::unique_ptr<SqliteConnection> writer)
-    : path_(std::move(path)), durability_(durability), writer_(std::move(writer)) {
+                         std::unique_ptr<SqliteConnection> writer, int64_t wal_limit_bytes)
+    : path_(std::move(path)),
+      durability_(durability),
+      writer_(std::move(writer)),
+      wal_preallocator_(kWalPreallocationChunkBytes, wal_limit_bytes) {
   // SQLite may resolve symlinks: ask it where the WAL really is.
   sqlite3_filename db_file = sqlite3_db_filename(writer_->handle(), "main");
   wal_path_ = db_file != nullptr ? sqlite3_filename_wal(db_file) : path_ + "-wal";
@@ -330,6 +346,13 @@ Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
 
   SqliteTransaction txn(*writer_);
   if (Status s = txn.Begin(); !s.ok()) return s;
+  // Under the write lock, before the COMMIT writes its frames. If it fails
+  // (a full disk), SQLite appends as it would without it, and reports
+  // its own write's failure if there is one.
+  if (wal_preallocator_.enabled()) {
+    Result<int> wal_fd = WalDescriptor();
+    if (wal_fd.ok() && *wal_fd >= 0) (void)wal_preallocator_.BeforeCommit(*wal_fd);
+  }
   // Under the write lock: if another connection (another process) committed
   // since our last write, it may have deleted markers the cache holds, or
   // changed counters.
@@ -434,6 +457,8 @@ Status SqliteStore::Sync() {
     //   start at the next write transaction) or cut off (journal_size_limit
     //   truncating after a restart). So a frame that is no longer in the
     //   WAL when this fsync runs is already in the synced database file.
+    //   (WalPreallocator writes only past the file's end, under the write
+    //   lock: never over a frame.)
     // - The WAL is deleted only when the last connection closes, after a
     //   full checkpoint; our writer connection keeps it open (and, in WAL
     //   mode, holds a SHARED lock that keeps other processes from deleting
@@ -459,7 +484,7 @@ Result<int> SqliteStore::WalDescriptor() {
   std::lock_guard<std::mutex> lock(wal_fd_mu_);
   fd = wal_fd_.load(std::memory_order_relaxed);
   if (fd >= 0) return fd;
-  fd = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  fd = ::open(wal_path_.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return -1;
     return Status::Unavailable("Sync: open " + wal_path_ + ": " + std::strerror(errno));

@@ -36,6 +36,7 @@
 #include "store/sqlite/counter_totals_cache.h"
 #include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/visitor_mark_cache.h"
+#include "store/sqlite/wal_preallocator.h"
 #include "store/store.h"
 
 namespace tally {
@@ -112,7 +113,9 @@ class SqliteStore : public Store {
     std::unique_ptr<SqliteConnection> conn_;
   };
 
-  SqliteStore(std::string path, Durability durability, std::unique_ptr<SqliteConnection> writer);
+  // `wal_limit_bytes`: how far WalPreallocator may extend the WAL.
+  SqliteStore(std::string path, Durability durability, std::unique_ptr<SqliteConnection> writer,
+              int64_t wal_limit_bytes);
 
   // Returns `written`, or in strict mode, if it is OK, Sync()'s outcome: a
   // write other than ApplyHits is durable when it returns OK.
@@ -134,7 +137,7 @@ class SqliteStore : public Store {
   const std::string path_;
   const Durability durability_;
   std::string wal_path_;  // set in the constructor, then constant
-  // A read-only descriptor of the WAL for Sync(), opened (and its directory
+  // A descriptor of the WAL for Sync() and WalPreallocator, opened (and its directory
   // entry made durable) by the first Sync that finds the file; -1 until
   // then. Set once under wal_fd_mu_, closed by the destructor.
   std::mutex wal_fd_mu_;
@@ -152,6 +155,8 @@ class SqliteStore : public Store {
   // Guarded by writer_mu_.
   CounterTotalsCache totals_cache_{kCounterTotalsCacheCapacity};
   int64_t data_version_ = -1;
+  // Keeps the WAL ahead of the commits' frames. Guarded by writer_mu_.
+  WalPreallocator wal_preallocator_;
   // ApplyHits' markers of the current batch: (delta index, hash). Reused.
   std::vector<std::pair<size_t, std::string_view>> batch_marks_;
 

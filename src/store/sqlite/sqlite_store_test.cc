@@ -181,6 +181,29 @@ TEST_F(SqliteStoreTest, DurabilityModeReachesSqlite) {
 
 // Sync() must hold up while checkpoints restart and truncate the WAL under
 // it (see SqliteStore::Sync for why that keeps its promise).
+// Commits overwrite WAL space reserved ahead of them (wal_preallocator.h)
+// instead of growing the file (a sync of a grown file also writes its inode),
+// and what they wrote is read back after a reopen.
+TEST_F(SqliteStoreTest, CommitsOverwriteTheWalReservedAheadOfThem) {
+  auto store = OpenStore(Durability::kStrict);
+  ASSERT_TRUE(store);
+  Hit(*store, "s", "/", kDay1, 1, 0);
+  const std::string wal = path_ + "-wal";
+  const uintmax_t reserved = std::filesystem::file_size(wal);
+  EXPECT_GE(reserved, uintmax_t{1} << 20) << "no WAL space was reserved";
+  for (int i = 0; i < 200; ++i) {
+    Hit(*store, "s", "/k" + std::to_string(i % 20), kDay1, 1, 0);
+    ASSERT_TRUE(store->Sync().ok());
+  }
+  EXPECT_EQ(std::filesystem::file_size(wal), reserved) << "commits grew the WAL";
+  store.reset();
+  store = OpenStore(Durability::kStrict);
+  ASSERT_TRUE(store);
+  Result<CounterTotals> one = store->ReadCounter("s", "/k7", kDay1);
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->hits, 10);
+}
+
 TEST_F(SqliteStoreTest, StrictSyncWorksAcrossCheckpointsAndWalTruncation) {
   auto store = OpenStore(Durability::kStrict);
   ASSERT_TRUE(store);
@@ -781,6 +804,9 @@ TEST_F(SqliteStoreTest, KillNineLosesNoAcknowledgedHit) {
         },
         40 + 37 * round, last_acked));
 
+    // Recovery reads the WAL up to its first invalid frame: here, the zeros
+    // reserved past the last commit (wal_preallocator.h).
+    EXPECT_GE(std::filesystem::file_size(path_ + "-wal"), uintmax_t{1} << 20);
     auto store = OpenStore();
     ASSERT_TRUE(store);
     Result<CounterTotals> a = store->ReadCounter("s", "/a", kDay1);
