@@ -299,7 +299,9 @@ def report(a):
 
 
 def plain(value):
-    """A number as a reader writes it: 0.00007, not Python's 7e-05."""
+    """A number as a reader writes it: 0.00007, not Python's 7e-05; 0, not 0.0."""
+    if isinstance(value, float) and value == 0:
+        return 0
     if isinstance(value, float) and 0 < abs(value) < 0.001:
         return f"{value:.6f}".rstrip("0")
     return value
