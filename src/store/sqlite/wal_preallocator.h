@@ -3,8 +3,9 @@
 // instead of appending to it.
 //
 // Why: an fdatasync of a file whose size changed must also write the inode,
-// one more synchronous disk write (on this project's ext4 without a journal,
-// ext4_write_inode: 5% of the server's samples at one hot key). A WAL is
+// one more synchronous disk write (on the ext4 without a journal this was
+// measured on, ext4_write_inode: 5% of the server's samples at one hot key,
+// under fdatasync). A WAL is
 // appended to until it reaches its checkpoint size (16 MiB in strict mode),
 // which a small site never does before a restart deletes it, so without this
 // nearly every strict hit paid for it. Measured: pwrite of a 1 KiB frame +
