@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <functional>
+#include <utility>
 
 #include "api/metrics.h"
 
@@ -39,10 +40,13 @@ CountingService::CountingService(Store& store, CountingOptions options, Metrics*
       durability_(store.durability()),
       pipelined_(durability_ == Durability::kStrict && store.ApplyHitsNeedsSync()),
       options_(options),
-      metrics_(metrics),
-      last_sync_(std::chrono::steady_clock::now()) {
+      metrics_(metrics) {
   queue_.reserve(1024);
-  if (pipelined_) syncer_ = std::thread([this] { SyncerLoop(); });
+  if (pipelined_) {
+    syncer_ = std::thread([this] { SyncerLoop(); });
+  } else if (durability_ == Durability::kRelaxed) {
+    syncer_ = std::thread([this] { RelaxedSyncerLoop(); });
+  }
   writer_ = std::thread([this] { WriterLoop(); });
 }
 
@@ -77,7 +81,8 @@ void CountingService::Stop() {
   }
   work_ready_.notify_one();
   if (writer_.joinable()) writer_.join();
-  // The writer told the syncer it is done; the syncer answers what is left.
+  // The writer told the syncer it is done; the syncer answers (pipelined)
+  // or syncs (relaxed) what is left.
   if (syncer_.joinable()) syncer_.join();
 }
 
@@ -90,17 +95,7 @@ void CountingService::WriterLoop() {
     if (pipelined_) WaitForCommitTurn();
     {
       std::unique_lock lock(mu_);
-      auto has_work = [&] { return !queue_.empty() || !deferred.empty() || stopping_; };
-      if (durability_ == Durability::kRelaxed && unsynced_) {
-        // Wake up in time to honour the sync interval even if no hit arrives.
-        if (!work_ready_.wait_until(lock, last_sync_ + options_.sync_interval, has_work)) {
-          lock.unlock();
-          SyncIfDue(/*force=*/true);
-          continue;
-        }
-      } else {
-        work_ready_.wait(lock, has_work);
-      }
+      work_ready_.wait(lock, [&] { return !queue_.empty() || !deferred.empty() || stopping_; });
       if (pipelined_ && deferred.empty() && !stopping_) {
         // Hits that arrive while the syncer answers a batch are mostly its
         // clients coming back: let all of them join this batch rather than
@@ -135,10 +130,9 @@ void CountingService::WriterLoop() {
     }
     CommitBatch(batch, deferred);
     batch.clear();
-    SyncIfDue(/*force=*/false);
   }
-  SyncIfDue(/*force=*/true);
-  if (pipelined_) {
+  // Told, the syncer syncs (or answers) what is left and ends.
+  if (pipelined_ || durability_ == Durability::kRelaxed) {
     {
       std::lock_guard lock(sync_mu_);
       writer_done_ = true;
@@ -233,7 +227,7 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
     }
     return;
   }
-  unsynced_ = durability_ == Durability::kRelaxed;
+  if (durability_ == Durability::kRelaxed) MarkUnsynced();
 
   // Hand out T-n+1 ... T in arrival order. A pipelined batch keeps the
   // answers until its Sync.
@@ -264,17 +258,38 @@ void CountingService::CommitBatch(std::vector<PendingHit>& batch,
   }
 }
 
-void CountingService::SyncIfDue(bool force) {
-  if (!unsynced_) return;
-  auto now = std::chrono::steady_clock::now();
-  if (!force && now - last_sync_ < options_.sync_interval) return;
-  Status status = store_.Sync();
-  if (!status.ok()) {
-    spdlog::error("sync failed: {}", status.ToString());
-    return;  // stay unsynced; try again next time
+void CountingService::MarkUnsynced() {
+  bool first = false;
+  {
+    std::lock_guard lock(sync_mu_);
+    first = !std::exchange(unsynced_, true);
   }
-  unsynced_ = false;
-  last_sync_ = now;
+  // Once per interval at most: the syncer waits out the interval before it
+  // takes unsynced_ back.
+  if (first) sync_ready_.notify_one();
+}
+
+void CountingService::RelaxedSyncerLoop() {
+  std::unique_lock lock(sync_mu_);
+  for (;;) {
+    sync_ready_.wait(lock, [&] { return unsynced_ || writer_done_; });
+    if (!unsynced_) return;  // the writer is done, and all it wrote is synced
+    // Let one interval's writes gather: a burst costs one Sync, not one per
+    // commit. Stop() cuts the wait short.
+    sync_ready_.wait_for(lock, options_.sync_interval, [&] { return writer_done_; });
+    // Sync covers every write that returned before it begins; a commit
+    // during it marks the store unsynced again.
+    unsynced_ = false;
+    const bool last = writer_done_;
+    lock.unlock();
+    Status status = store_.Sync();
+    lock.lock();
+    if (!status.ok()) {
+      spdlog::error("sync failed: {}", status.ToString());
+      unsynced_ = true;  // again after the next interval
+      if (last) return;  // stopping: give up, as a crash would
+    }
+  }
 }
 
 void CountingService::WaitForCommitTurn() {

@@ -364,6 +364,70 @@ TEST(CountingServiceTest, RelaxedSyncsWithinTheIntervalWithoutFurtherHits) {
   EXPECT_GT(store.sync_calls.load(), before);
 }
 
+// A relaxed Sync runs off the writer: hits go on being written and answered
+// while the disk is busy with it.
+TEST(CountingServiceTest, RelaxedAnswersHitsWhileASyncIsRunning) {
+  ScriptedStore store;
+  store.mode = Durability::kRelaxed;
+  store.block_sync = true;
+  CountingOptions options;
+  options.sync_interval = std::chrono::milliseconds(1);
+  CountingService service(store, options, nullptr);
+  Recorder r;
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  r.WaitFor(1);
+  store.WaitForSyncsStarted(1);  // and blocked there
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  r.WaitFor(101);
+  EXPECT_EQ(store.durable_hits.load(), 0) << "a Sync returned while blocked";
+  store.ReleaseSync();
+  service.Stop();
+  EXPECT_EQ(store.durable_hits.load(), 101) << "Stop left written hits unsynced";
+}
+
+// Commits within one interval share one Sync; Stop syncs what is left at
+// once instead of waiting out the interval.
+TEST(CountingServiceTest, RelaxedSyncsABurstOnceAndStopDoesNotWaitForTheInterval) {
+  ScriptedStore store;
+  store.mode = Durability::kRelaxed;
+  CountingOptions options;
+  options.sync_interval = std::chrono::seconds(60);
+  auto started = std::chrono::steady_clock::now();
+  CountingService service(store, options, nullptr);
+  Recorder r;
+  for (int i = 0; i < 50; ++i) {  // one commit each
+    ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+    r.WaitFor(i + 1);
+  }
+  EXPECT_EQ(store.ApplyCalls(), 50);
+  EXPECT_EQ(store.sync_calls.load(), 0) << "synced before the interval was over";
+  service.Stop();
+  EXPECT_EQ(store.sync_calls.load(), 1);
+  EXPECT_EQ(store.durable_hits.load(), 50);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30))
+      << "Stop waited for the sync interval";
+}
+
+// A failed Sync is tried again: the written hits must not stay unsynced.
+TEST(CountingServiceTest, RelaxedRetriesAFailedSync) {
+  ScriptedStore store;
+  store.mode = Durability::kRelaxed;
+  store.sync_fail = true;
+  CountingOptions options;
+  options.sync_interval = std::chrono::milliseconds(1);
+  CountingService service(store, options, nullptr);
+  Recorder r;
+  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  r.WaitFor(1);
+  store.WaitForSyncsStarted(2);  // failed once, tried again
+  store.sync_fail = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (store.durable_hits.load() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(store.durable_hits.load(), 1);
+}
+
 TEST(CountingServiceTest, StrictNeverCallsSync) {
   ScriptedStore store;
   CountingService service(store, {}, nullptr);

@@ -38,7 +38,7 @@ constexpr int64_t kJournalSizeLimitBytes = 64 << 20;
 // totals and days) and the writer's CPU per hit by ~15% (docs/benchmarks.md);
 // rows are small (~40 bytes), so a B-tree level more at most is the cost.
 constexpr int64_t kNewDatabasePageSize = 1024;
-// WAL bytes after which a commit checkpoints, in strict mode. The commit
+// WAL bytes after which a commit checkpoints. The commit
 // that checkpoints copies every page the WAL changed into the database and
 // fsyncs both files, and the hits of its batch, and of the batch waiting
 // behind it, wait for that: those checkpoints were the p99 of strict hits on
@@ -49,11 +49,13 @@ constexpr int64_t kNewDatabasePageSize = 1024;
 // WAL is read before the first request (start to ready 26 ms at 4 MiB, 46 ms
 // at 32 MiB). And not "never": a WAL that keeps growing makes every sync
 // write the file's new size too (256 MiB: 0.75-0.8x the req/s of 16 MiB).
-constexpr int64_t kStrictCheckpointWalBytes = 16 << 20;
-// In relaxed mode the checkpoint must first fsync the WAL written since the
-// last Sync(), up to a second of hits: the more WAL, the longer the stall
-// (relaxed Zipf p99 8.1-8.8 ms at 4 MiB, 12.8-13.3 ms at 16 MiB).
-constexpr int64_t kRelaxedCheckpointWalBytes = 4 << 20;
+// The same in relaxed mode, now that the counting service syncs its WAL in
+// the background every 50 ms: a checkpoint first fsyncs the WAL written
+// since the last Sync(), which with a Sync once a second on the writer was
+// up to a second of hits and made relaxed use 4 MiB (Zipf p99 8.1-8.8 ms at
+// 4 MiB, 12.8-13.3 ms at 16 MiB then; 4.8-5.5 ms at 4 MiB and 3.1-3.4 ms at
+// 16 MiB with the background Sync).
+constexpr int64_t kCheckpointWalBytes = 16 << 20;
 // The WAL is kept this far ahead of SQLite's writes (see wal_preallocator.h),
 // up to the size at which it checkpoints. Each chunk costs one larger sync
 // (its zeros go to disk), about 17 in strict mode until the WAL is full size.
@@ -228,10 +230,9 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
     // new): checkpoint after about as many bytes, whatever the page size.
     Result<int64_t> page_size = conn.QueryInt("PRAGMA page_size");
     if (!page_size.ok()) return prefixed(page_size.status());
-    const int64_t checkpoint_bytes =
-        durability == Durability::kStrict ? kStrictCheckpointWalBytes : kRelaxedCheckpointWalBytes;
-    if (Status s = conn.ExecScript("PRAGMA wal_autocheckpoint = " +
-                                   std::to_string(checkpoint_bytes / *page_size));
+    const int64_t checkpoint_frames = kCheckpointWalBytes / *page_size;
+    if (Status s =
+            conn.ExecScript("PRAGMA wal_autocheckpoint = " + std::to_string(checkpoint_frames));
         !s.ok()) {
       return prefixed(s);
     }
@@ -239,7 +240,6 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
     // The WAL's size when a commit checkpoints: its header and the frames
     // (a 24-byte header and a page each) up to the threshold, plus one chunk
     // for the frames of the commit that crosses it.
-    const int64_t checkpoint_frames = checkpoint_bytes / *page_size;
     const int64_t wal_limit =
         std::min(kJournalSizeLimitBytes,
                  32 + checkpoint_frames * (*page_size + 24) + kWalPreallocationChunkBytes);

@@ -14,7 +14,7 @@
 //   (sites, SetCounter, import, salts, ...) syncs before it returns OK, as
 //   synchronous=FULL would: it survives a power loss.
 // - kRelaxed: no write syncs by itself; the counting service calls Sync()
-//   about once a second.
+//   from a background thread, about every 50 ms while hits are written.
 //
 // Thread safety: every method may be called from any thread, concurrently.
 // Writes share one connection behind a mutex (SQLite allows one writer at a
