@@ -89,8 +89,8 @@ struct CountingOptions {
   // For relaxed stores: how long an applied write may stay unsynced, about.
   // Short, because a Sync runs off the writer and the less it has to write
   // the less it delays what must wait for it (SQLite's checkpoints fsync the
-  // WAL first): relaxed Zipf p99 7.5-8.1 ms syncing every 1 s on the writer,
-  // 5.1-5.2 ms every 50 ms in the background (docs/benchmarks.md). The
+  // WAL first): relaxed Zipf p99 7.5-7.9 ms syncing every 1 s on the writer,
+  // 4.8-5.0 ms every 50 ms in the background (docs/benchmarks.md). The
   // promise to users is "at most 1 s later", like Redis's everysec.
   std::chrono::milliseconds sync_interval{50};
   // For pipelined stores: overlap a Sync with the next batch only while a
