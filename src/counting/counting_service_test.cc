@@ -5,6 +5,7 @@
 #include <atomic>
 #include <future>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "api/metrics.h"
@@ -343,65 +344,72 @@ TEST(CountingServiceTest, StopCommitsWhatIsQueuedThenRefuses) {
   EXPECT_EQ(service->Submit("s", "/", "d", "", &r).code(), StatusCode::kUnavailable);
 }
 
-TEST(CountingServiceTest, RelaxedSyncsWithinTheIntervalWithoutFurtherHits) {
+// Polls for up to 10 s until `done()`; returns its last answer.
+template <typename Predicate>
+bool Eventually(Predicate done) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return done();
+}
+
+// A relaxed store and its service, which syncs about `interval` after a write.
+class RelaxedServiceTest : public testing::Test {
+ protected:
+  RelaxedServiceTest() { store.mode = Durability::kRelaxed; }
+  void Start(std::chrono::milliseconds interval) {
+    CountingOptions options;
+    options.sync_interval = interval;
+    service = std::make_unique<CountingService>(store, options, nullptr);
+  }
+  void Hit() { ASSERT_TRUE(service->Submit("s", "/", "d", "", &r).ok()); }
+
   ScriptedStore store;
-  store.mode = Durability::kRelaxed;
-  CountingOptions options;
-  options.sync_interval = std::chrono::milliseconds(100);
-  CountingService service(store, options, nullptr);
   Recorder r;
+  std::unique_ptr<CountingService> service;  // declared last: stops first
+};
+
+TEST_F(RelaxedServiceTest, SyncsWithinTheIntervalWithoutFurtherHits) {
+  Start(std::chrono::milliseconds(100));
   // The first commit after start may sync at once; the second, within the
   // interval, must be synced by the timer.
-  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  Hit();
   r.WaitFor(1);
   int before = store.sync_calls.load();
-  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  Hit();
   r.WaitFor(2);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (store.sync_calls.load() <= before && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_GT(store.sync_calls.load(), before);
+  EXPECT_TRUE(Eventually([&] { return store.sync_calls.load() > before; }));
 }
 
 // A relaxed Sync runs off the writer: hits go on being written and answered
 // while the disk is busy with it.
-TEST(CountingServiceTest, RelaxedAnswersHitsWhileASyncIsRunning) {
-  ScriptedStore store;
-  store.mode = Durability::kRelaxed;
+TEST_F(RelaxedServiceTest, AnswersHitsWhileASyncIsRunning) {
   store.block_sync = true;
-  CountingOptions options;
-  options.sync_interval = std::chrono::milliseconds(1);
-  CountingService service(store, options, nullptr);
-  Recorder r;
-  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  Start(std::chrono::milliseconds(1));
+  Hit();
   r.WaitFor(1);
   store.WaitForSyncsStarted(1);  // and blocked there
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  for (int i = 0; i < 100; ++i) Hit();
   r.WaitFor(101);
   EXPECT_EQ(store.durable_hits.load(), 0) << "a Sync returned while blocked";
   store.ReleaseSync();
-  service.Stop();
+  service->Stop();
   EXPECT_EQ(store.durable_hits.load(), 101) << "Stop left written hits unsynced";
 }
 
 // Commits within one interval share one Sync; Stop syncs what is left at
 // once instead of waiting out the interval.
-TEST(CountingServiceTest, RelaxedSyncsABurstOnceAndStopDoesNotWaitForTheInterval) {
-  ScriptedStore store;
-  store.mode = Durability::kRelaxed;
-  CountingOptions options;
-  options.sync_interval = std::chrono::seconds(60);
+TEST_F(RelaxedServiceTest, SyncsABurstOnceAndStopDoesNotWaitForTheInterval) {
   auto started = std::chrono::steady_clock::now();
-  CountingService service(store, options, nullptr);
-  Recorder r;
+  Start(std::chrono::seconds(60));
   for (int i = 0; i < 50; ++i) {  // one commit each
-    ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+    Hit();
     r.WaitFor(i + 1);
   }
   EXPECT_EQ(store.ApplyCalls(), 50);
   EXPECT_EQ(store.sync_calls.load(), 0) << "synced before the interval was over";
-  service.Stop();
+  service->Stop();
   EXPECT_EQ(store.sync_calls.load(), 1);
   EXPECT_EQ(store.durable_hits.load(), 50);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30))
@@ -409,23 +417,14 @@ TEST(CountingServiceTest, RelaxedSyncsABurstOnceAndStopDoesNotWaitForTheInterval
 }
 
 // A failed Sync is tried again: the written hits must not stay unsynced.
-TEST(CountingServiceTest, RelaxedRetriesAFailedSync) {
-  ScriptedStore store;
-  store.mode = Durability::kRelaxed;
+TEST_F(RelaxedServiceTest, RetriesAFailedSync) {
   store.sync_fail = true;
-  CountingOptions options;
-  options.sync_interval = std::chrono::milliseconds(1);
-  CountingService service(store, options, nullptr);
-  Recorder r;
-  ASSERT_TRUE(service.Submit("s", "/", "d", "", &r).ok());
+  Start(std::chrono::milliseconds(1));
+  Hit();
   r.WaitFor(1);
   store.WaitForSyncsStarted(2);  // failed once, tried again
   store.sync_fail = false;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (store.durable_hits.load() < 1 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  EXPECT_EQ(store.durable_hits.load(), 1);
+  EXPECT_TRUE(Eventually([&] { return store.durable_hits.load() == 1; }));
 }
 
 TEST(CountingServiceTest, StrictNeverCallsSync) {

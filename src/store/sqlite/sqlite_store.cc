@@ -58,7 +58,7 @@ constexpr int64_t kNewDatabasePageSize = 1024;
 constexpr int64_t kCheckpointWalBytes = 16 << 20;
 // The WAL is kept this far ahead of SQLite's writes (see wal_preallocator.h),
 // up to the size at which it checkpoints. Each chunk costs one larger sync
-// (its zeros go to disk), about 17 in strict mode until the WAL is full size.
+// (its zeros go to disk), about 17 until the WAL is full size.
 constexpr int64_t kWalPreallocationChunkBytes = 1 << 20;
 
 // No RETURNING on the hot path: SQLite runs RETURNING as a trigger into an
@@ -349,9 +349,8 @@ Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
   // Under the write lock, before the COMMIT writes its frames. If it fails
   // (a full disk), SQLite appends as it would without it, and reports
   // its own write's failure if there is one.
-  if (wal_preallocator_.enabled()) {
-    Result<int> wal_fd = WalDescriptor();
-    if (wal_fd.ok() && *wal_fd >= 0) (void)wal_preallocator_.BeforeCommit(*wal_fd);
+  if (Result<int> wal_fd = WalDescriptor(); wal_fd.ok() && *wal_fd >= 0) {
+    (void)wal_preallocator_.BeforeCommit(*wal_fd);
   }
   // Under the write lock: if another connection (another process) committed
   // since our last write, it may have deleted markers the cache holds, or

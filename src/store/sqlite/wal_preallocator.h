@@ -44,9 +44,6 @@ class WalPreallocator {
   // and returns the error; nothing is lost, SQLite just appends as before.
   Status BeforeCommit(int wal_fd);
 
-  // False after an error made it stop.
-  bool enabled() const { return enabled_; }
-
  private:
   const int64_t chunk_bytes_;
   const int64_t limit_bytes_;
