@@ -81,6 +81,9 @@ Response EchoResponse(const Request& request, Response response = Response()) {
     response.SetHeader("Access-Control-Allow-Origin", "*");
     response.SetHeader("Content-Length", "1");           // framing: must be dropped
     response.SetHeader("X-Evil", "a\r\nInjected: yes");  // CRLF: must be dropped
+    response.SetHeader("X-Lone-Lf", "a\nInjected: yes");  // so must a bare LF,
+    response.SetHeader("X-Nul", std::string("a\0b", 3));  // a NUL,
+    response.SetHeader("X-Cr\r", "yes");                   // and a CR in a name
   }
   return response;
 }
@@ -573,6 +576,8 @@ TEST_F(HttpServerTest, ExtraHeadersPassAndFramingOrInjectedOnesAreDropped) {
   EXPECT_EQ(response->Header("access-control-allow-origin"), "*");
   EXPECT_EQ(response->Header("content-length"), std::to_string(response->body.size()));
   EXPECT_FALSE(response->HasHeader("x-evil"));
+  EXPECT_FALSE(response->HasHeader("x-lone-lf"));
+  EXPECT_FALSE(response->HasHeader("x-nul"));
   EXPECT_FALSE(response->HasHeader("injected"));
   EXPECT_TRUE(response->Json().is_object());
 }

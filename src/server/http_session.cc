@@ -58,8 +58,13 @@ bool IsFramingHeader(std::string_view name) {
 }
 
 // A CR or LF in a field would let whoever chose the value inject headers.
+// One pass over the bytes: find_first_of would call memchr on the three-byte
+// set once per byte, which was 3% of a network thread's time in the benchmark.
 bool IsSafeFieldText(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+  for (char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
 }
 
 bool StatusAllowsBody(int status) { return status >= 200 && status != 204 && status != 304; }
