@@ -79,11 +79,11 @@ Response EchoResponse(const Request& request, Response response = Response()) {
   } else if (request.path == "/headers") {
     response.SetHeader("Cache-Control", "no-store");
     response.SetHeader("Access-Control-Allow-Origin", "*");
-    response.SetHeader("Content-Length", "1");           // framing: must be dropped
-    response.SetHeader("X-Evil", "a\r\nInjected: yes");  // CRLF: must be dropped
+    response.SetHeader("Content-Length", "1");            // framing: must be dropped
+    response.SetHeader("X-Evil", "a\r\nInjected: yes");   // CRLF: must be dropped
     response.SetHeader("X-Lone-Lf", "a\nInjected: yes");  // so must a bare LF,
     response.SetHeader("X-Nul", std::string("a\0b", 3));  // a NUL,
-    response.SetHeader("X-Cr\r", "yes");                   // and a CR in a name
+    response.SetHeader("X-Cr\r", "yes");                  // and a CR in a name
   }
   return response;
 }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "store/sqlite/sqlite_allocator.h"
+#include "store/sqlite/wal_coalescing_vfs.h"
 
 namespace tally {
 
@@ -54,7 +55,8 @@ Result<std::unique_ptr<SqliteConnection>> SqliteConnection::Open(const std::stri
                                                                  int busy_timeout_ms) {
   sqlite_allocator::Install();  // before SQLite initialises, which the first open does
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_EXRESCODE, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_EXRESCODE, WalCoalescingVfsName());
   if (rc != SQLITE_OK) {
     // sqlite3_open_v2 allocates a handle even on failure (except on OOM) so
     // that the message can be read; it must still be closed.
@@ -162,7 +164,11 @@ Status SqliteTransaction::Begin() {
 
 Status SqliteTransaction::Commit() {
   Status status = conn_.Run("COMMIT");
-  if (status.ok()) open_ = false;
+  if (!status.ok()) return status;
+  open_ = false;
+  if (int rc = FlushCollectedWal(conn_.handle()); rc != SQLITE_OK) {
+    return Status::Unavailable(std::string("COMMIT: writing the WAL: ") + sqlite3_errstr(rc));
+  }
   return status;
 }
 
