@@ -2,6 +2,7 @@
 
 #include "api/counter_json.h"
 #include "api/metrics.h"
+#include "common/thread_name.h"
 
 namespace tally {
 namespace {
@@ -39,7 +40,10 @@ class StreamHub::Subscription final : public EventSource {
 
 StreamHub::StreamHub(StreamHubOptions options, Metrics* metrics)
     : options_(options), metrics_(metrics) {
-  ticker_ = std::thread([this] { Run(); });
+  ticker_ = std::thread([this] {
+    NameThisThread("tally-stream");
+    Run();
+  });
 }
 
 StreamHub::~StreamHub() {

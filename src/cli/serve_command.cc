@@ -16,6 +16,7 @@
 #include "api/site_admin.h"
 #include "api/stream_hub.h"
 #include "auth/token.h"
+#include "common/thread_name.h"
 #include "counting/visitor_hasher.h"
 #include "server/http_server.h"
 #include "store/store_factory.h"
@@ -69,7 +70,10 @@ class Housekeeper {
  public:
   Housekeeper(Store& store, SiteRegistry& registry, VisitorHasher& visitors, const Clock& clock)
       : store_(store), registry_(registry), visitors_(visitors), clock_(clock) {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      NameThisThread("tally-upkeep");
+      Run();
+    });
   }
   ~Housekeeper() {
     {

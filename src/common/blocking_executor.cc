@@ -1,9 +1,15 @@
 #include "common/blocking_executor.h"
 
+#include "common/thread_name.h"
+
 namespace tally {
 
 ThreadPoolExecutor::ThreadPoolExecutor(int threads, size_t max_queued) : max_queued_(max_queued) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < threads; ++i)
+    threads_.emplace_back([this] {
+      NameThisThread("tally-store-io");
+      Run();
+    });
 }
 
 ThreadPoolExecutor::~ThreadPoolExecutor() { Stop(); }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "api/metrics.h"
+#include "common/thread_name.h"
 
 namespace tally {
 namespace {
@@ -43,11 +44,20 @@ CountingService::CountingService(Store& store, CountingOptions options, Metrics*
       metrics_(metrics) {
   queue_.reserve(1024);
   if (pipelined_) {
-    syncer_ = std::thread([this] { SyncerLoop(); });
+    syncer_ = std::thread([this] {
+      NameThisThread("tally-sync");
+      SyncerLoop();
+    });
   } else if (durability_ == Durability::kRelaxed) {
-    syncer_ = std::thread([this] { RelaxedSyncerLoop(); });
+    syncer_ = std::thread([this] {
+      NameThisThread("tally-sync");
+      RelaxedSyncerLoop();
+    });
   }
-  writer_ = std::thread([this] { WriterLoop(); });
+  writer_ = std::thread([this] {
+    NameThisThread("tally-writer");
+    WriterLoop();
+  });
 }
 
 CountingService::~CountingService() { Stop(); }

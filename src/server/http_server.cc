@@ -20,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 
+#include "common/thread_name.h"
 #include "server/http_session.h"
 #include "server/listener.h"
 
@@ -154,7 +155,10 @@ Status HttpServer::Impl::Start() {
   for (auto& t : threads_) {
     t->host.keep_running.emplace(t->io.get_executor());
     t->listener->Start();
-    t->thread = std::thread([this, raw = t.get()] { Run(*raw); });
+    t->thread = std::thread([this, raw = t.get()] {
+      NameThisThread("tally-net");
+      Run(*raw);
+    });
   }
   spdlog::info("http: listening on {}:{} with {} network thread(s)", address.to_string(), port(),
                threads_.size());
