@@ -69,8 +69,9 @@ class ScopedStatement {
 class SqliteConnection {
  public:
   // Opens `path` with sqlite3_open_v2 `flags` (SQLITE_OPEN_*; extended result
-  // codes are always enabled) and sets a busy timeout so that lock waits on
-  // another process or connection retry for up to `busy_timeout_ms`.
+  // codes are always enabled) on the VFS of wal_coalescing_vfs.h, and sets a
+  // busy timeout so that lock waits on another process or connection retry
+  // for up to `busy_timeout_ms`.
   static Result<std::unique_ptr<SqliteConnection>> Open(const std::string& path, int flags,
                                                         int busy_timeout_ms);
 
@@ -131,7 +132,8 @@ class SqliteTransaction {
 
   Status Begin();
   // On failure the transaction is rolled back (by the destructor), so a
-  // failed commit never leaves half a batch behind.
+  // failed commit never leaves half a batch behind. On success every frame
+  // of the transaction has been handed to the OS (FlushCollectedWal).
   Status Commit();
 
  private:

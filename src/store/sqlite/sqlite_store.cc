@@ -445,7 +445,9 @@ Status SqliteStore::Sync() {
   return NoThrow("Sync", [&]() -> Status {
     // Why fsync()ing the WAL, without the writer lock, makes every write
     // that returned before this call durable (synchronous = NORMAL):
-    // - A returned commit has written its frames with write(2); they are in
+    // - A returned commit has written its frames with write(2) (our VFS,
+    //   wal_coalescing_vfs.h, writes them out with the commit frame, and
+    //   SqliteTransaction::Commit checks); they are in
     //   the WAL file's page cache, or, if a checkpoint copied them since,
     //   in the database file. On Linux fsync through any descriptor flushes
     //   the file's dirty pages, so our own descriptor suffices, and writers
