@@ -85,15 +85,34 @@ bool ParseDay(std::string_view s, cctz::civil_day* out) {
   return true;
 }
 
+// LocalDay without the per-thread memo.
+std::string ComputeLocalDay(std::string_view name, int64_t unix_seconds) {
+  const cctz::time_zone* zone = Zones().Find(name);
+  cctz::time_zone tz = zone ? *zone : cctz::utc_time_zone();
+  auto tp = std::chrono::system_clock::from_time_t(static_cast<time_t>(unix_seconds));
+  return Format(cctz::civil_day(cctz::convert(tp, tz)));
+}
+
 }  // namespace
 
 bool IsKnownTimeZone(std::string_view name) { return Zones().Find(name) != nullptr; }
 
 std::string LocalDay(std::string_view name, int64_t unix_seconds) {
-  const cctz::time_zone* zone = Zones().Find(name);
-  cctz::time_zone tz = zone ? *zone : cctz::utc_time_zone();
-  auto tp = std::chrono::system_clock::from_time_t(static_cast<time_t>(unix_seconds));
-  return Format(cctz::civil_day(cctz::convert(tp, tz)));
+  // Every hit asks, nearly always for the same zone and second as the hit
+  // before it on this thread: remember the last answer, which spares the
+  // zone cache's shared lock (a cache line all threads write) and cctz.
+  struct Last {
+    std::string zone;
+    int64_t unix_seconds = 0;
+    std::string day;  // empty until the first call
+  };
+  thread_local Last last;
+  if (!last.day.empty() && last.unix_seconds == unix_seconds && last.zone == name) return last.day;
+  std::string day = ComputeLocalDay(name, unix_seconds);
+  last.zone.assign(name);
+  last.unix_seconds = unix_seconds;
+  last.day = day;
+  return day;
 }
 
 std::string AddDays(std::string_view day, int delta) {

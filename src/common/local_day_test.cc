@@ -29,6 +29,20 @@ TEST(LocalDayTest, DaysFollowTheZoneIncludingDst) {
   EXPECT_TRUE(IsKnownTimeZone("Pacific/Kiritimati"));
 }
 
+// LocalDay remembers its last answer per thread: repeats, and calls that
+// change only the zone or only the second, must each get their own day.
+TEST(LocalDayTest, RepeatedCallsAndSmallChangesGetTheirOwnDay) {
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    EXPECT_EQ(LocalDay("UTC", 86399), "1970-01-01");
+  }
+  EXPECT_EQ(LocalDay("UTC", 86400), "1970-01-02");
+  EXPECT_EQ(LocalDay("America/New_York", 86400), "1970-01-01");
+  EXPECT_EQ(LocalDay("America/New_York", 86400), "1970-01-01");
+  EXPECT_EQ(LocalDay("UTC", 86400), "1970-01-02");
+  EXPECT_EQ(LocalDay("Not/AZone", 86400), "1970-01-02");
+  EXPECT_EQ(LocalDay("Pacific/Kiritimati", 86399), "1970-01-01");  // UTC-10:40 until 1979
+}
+
 TEST(LocalDayTest, DayArithmeticAndValidation) {
   EXPECT_EQ(AddDays("2026-02-28", 1), "2026-03-01");
   EXPECT_EQ(AddDays("2028-02-28", 1), "2028-02-29");
