@@ -8,6 +8,7 @@
 //                           thread and is not timed
 //   BM_Submit               CountingService::Submit alone (enqueue into a batch)
 //   BM_AppendCounterJson    the answer's body
+//   BM_IsBot                BotFilter::IsBot of a browser's User-Agent
 //   BM_VisitorHash          VisitorHasher::Hash alone
 //   BM_HitPathAllocations   HttpServer + Api + SQLite (relaxed, in a temp dir) in
 //                           this process, driven over loopback by a client that
@@ -253,6 +254,21 @@ void BM_AppendCounterJson(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_AppendCounterJson);
+
+void BM_IsBot(benchmark::State& state) {
+  BotFilter bots;
+  // What every hit of the benchmark sends; a browser is the common case and
+  // the worst one (no pattern matches, the whole User-Agent is scanned).
+  const std::string_view firefox =
+      "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+  if (bots.IsBot(firefox) || !bots.IsBot("Mozilla/5.0 (compatible; Googlebot/2.1)")) {
+    state.SkipWithError("BotFilter answers wrongly");
+    return;
+  }
+  AllocationCounter allocations(state);
+  for ([[maybe_unused]] auto _ : state) benchmark::DoNotOptimize(bots.IsBot(firefox));
+}
+BENCHMARK(BM_IsBot);
 
 void BM_VisitorHash(benchmark::State& state) {
   Harness harness;

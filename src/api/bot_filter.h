@@ -5,6 +5,8 @@
 // Thread safety: const after construction; shared by all threads.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +33,13 @@ class BotFilter {
   static bool IsPrefetch(const Request& request);
 
  private:
-  std::vector<std::string> patterns_;  // lower-case
+  // Builds bigrams_ and single_bytes_ from patterns_.
+  void Index();
+
+  std::vector<std::string> patterns_;  // lower-case; an empty line never becomes one
+  // Bit (a << 8 | b) is set if a pattern starts with the bytes a, b.
+  std::vector<uint64_t> bigrams_ = std::vector<uint64_t>(65536 / 64);
+  std::array<bool, 256> single_bytes_{};  // the one-byte patterns
 };
 
 }  // namespace tally

@@ -57,6 +57,39 @@ TEST(BotFilterTest, PatternsFromAFileReplaceTheBuiltInOnes) {
   EXPECT_FALSE(BotFilter::FromFile("/nonexistent/patterns").ok());
 }
 
+// The scan compares a pattern only where its first two bytes are: patterns
+// must still match at the very start and end, right after a false start,
+// and one-byte and non-ASCII patterns from a file must work.
+TEST(BotFilterTest, PatternsMatchAnywhereButOnlyWhole) {
+  BotFilter bots;
+  EXPECT_TRUE(bots.IsBot("bbot"));    // "bb" is no start; "bo" one byte later is
+  EXPECT_TRUE(bots.IsBot("roBOT"));   // at the end
+  EXPECT_TRUE(bots.IsBot("Crawl"));   // the whole User-Agent
+  EXPECT_FALSE(bots.IsBot("crawx"));  // a start that does not finish
+  EXPECT_FALSE(bots.IsBot("Bo"));     // shorter than the pattern
+  EXPECT_FALSE(bots.IsBot("b o t"));
+
+  std::string path = "/tmp/tally-bot-patterns-XXXXXX";
+  int fd = mkstemp(path.data());
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  std::ofstream(path) << "q\nzz-probe\n\xC3\xB1"
+                         "and\xC3\xBA\n";  // "ñandú"
+  Result<BotFilter> own = BotFilter::FromFile(path);
+  ::unlink(path.c_str());
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_TRUE(own->IsBot("Q"));
+  EXPECT_TRUE(own->IsBot("agent ZZ-Probe"));
+  EXPECT_FALSE(own->IsBot("agent zz-prob"));
+  EXPECT_TRUE(
+      own->IsBot("\xC3\xB1"
+                 "and\xC3\xBA crawler"));
+  EXPECT_FALSE(
+      own->IsBot("\xC3\x91"
+                 "and\xC3\xBA"));  // "Ñandú": only ASCII folds
+  EXPECT_FALSE(own->IsBot("Googlebot"));
+}
+
 TEST(BotFilterTest, PrefetchHeadersAreRecognised) {
   Request prefetch;
   prefetch.headers = {{"sec-purpose", "Prefetch;prerender"}};
