@@ -5,11 +5,12 @@
 namespace tally {
 
 ThreadPoolExecutor::ThreadPoolExecutor(int threads, size_t max_queued) : max_queued_(max_queued) {
-  for (int i = 0; i < threads; ++i)
+  for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this] {
       NameThisThread("tally-store-io");
       Run();
     });
+  }
 }
 
 ThreadPoolExecutor::~ThreadPoolExecutor() { Stop(); }

@@ -16,24 +16,24 @@ std::string NameOfThisThread() {
   return name;
 }
 
-TEST(NameThisThreadTest, NamesTheCallingThreadOnly) {
-  const std::string before = NameOfThisThread();
+// The name a new thread has after calling NameThisThread(name).
+std::string NameInNewThread(const char* name) {
   std::string seen;
   std::thread([&] {
-    NameThisThread("tally-writer");
+    NameThisThread(name);
     seen = NameOfThisThread();
   }).join();
-  EXPECT_EQ(seen, "tally-writer");
+  return seen;
+}
+
+TEST(NameThisThreadTest, NamesTheCallingThreadOnly) {
+  const std::string before = NameOfThisThread();
+  EXPECT_EQ(NameInNewThread("tally-writer"), "tally-writer");
   EXPECT_EQ(NameOfThisThread(), before);
 }
 
 TEST(NameThisThreadTest, CutsALongNameToFifteenBytes) {
-  std::string seen;
-  std::thread([&] {
-    NameThisThread("tally-a-name-far-too-long");
-    seen = NameOfThisThread();
-  }).join();
-  EXPECT_EQ(seen, "tally-a-name-fa");
+  EXPECT_EQ(NameInNewThread("tally-a-name-far-too-long"), "tally-a-name-fa");
 }
 
 }  // namespace
