@@ -8,7 +8,8 @@
 # Options: --build DIR (Release build dir, default build-bench), --tally BIN (use
 # this binary, skip the build), --out FILE (JSON, default bench/results/latest.json),
 # --no-doc (do not rewrite docs/benchmarks.md and docs/images/bench.png),
-# --rounds N, --seconds S, --counters N.
+# --rounds N, --seconds S, --counters N, --targets A,B,... (a subset of the
+# targets below, in this order; e.g. --targets nginx,tally-read-hot,tally-strict-hot).
 #
 # What it does:
 #  1. Builds `tally` Release (cmake -G Ninja -DCMAKE_BUILD_TYPE=Release).
@@ -20,7 +21,9 @@
 #     other, so that drift on a shared machine hits all of them alike. HTTP
 #     targets are driven by wrk with bench/lua/hits.lua (POST + Origin; non-2xx
 #     counted as failures, not throughput): nginx, tally hot key, tally 10 000
-#     keys Zipf. redis by `redis-benchmark -t incr`. Peak RSS is VmHWM.
+#     keys Zipf, and tally reading the hot key (GET, the same headers and
+#     answer, nothing counted: the HTTP path's own cost). redis by
+#     `redis-benchmark -t incr`. Peak RSS is VmHWM.
 #  4. Start-up time (spawn -> first 200 on /healthz, median), RSS after
 #     creating N distinct counters (default 1 000 000).
 #  5. bench/report.py: medians, per-round ratios, JSON, docs section, chart.
@@ -35,7 +38,7 @@ build="$root/build-bench"
 tally=""
 out="$root/bench/results/latest.json"
 write_doc=1
-rounds="" seconds="" counters=""
+rounds="" seconds="" counters="" only_targets=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) mode=quick ;;
@@ -47,6 +50,7 @@ while [[ $# -gt 0 ]]; do
     --rounds) rounds=$2; shift ;;
     --seconds) seconds=$2; shift ;;
     --counters) counters=$2; shift ;;
+    --targets) only_targets=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -56,12 +60,22 @@ done
 threads=$(nproc)
 case $mode in
   full)  : "${rounds:=3}" "${seconds:=6}" "${counters:=1000000}"; conns=(64 512); startups=11
-         targets=(nginx redis tally-strict-hot tally-strict-zipf tally-relaxed-hot tally-relaxed-zipf) ;;
+         targets=(nginx redis tally-strict-hot tally-strict-zipf tally-relaxed-hot tally-relaxed-zipf
+                  tally-read-hot) ;;
   quick) : "${rounds:=1}" "${seconds:=2}" "${counters:=100000}"; conns=(64 512); startups=5
-         targets=(nginx redis tally-strict-hot tally-strict-zipf tally-relaxed-hot tally-relaxed-zipf) ;;
+         targets=(nginx redis tally-strict-hot tally-strict-zipf tally-relaxed-hot tally-relaxed-zipf
+                  tally-read-hot) ;;
   smoke) : "${rounds:=1}" "${seconds:=1}" "${counters:=0}"; conns=(16); startups=2
          targets=(tally-strict-hot tally-strict-zipf); write_doc=0 ;;
 esac
+if [[ -n $only_targets ]]; then
+  chosen=()
+  for target in "${targets[@]}"; do
+    [[ ,$only_targets, == *,$target,* ]] && chosen+=("$target")
+  done
+  [[ ${#chosen[@]} -gt 0 ]] || { echo "bench: no known target in --targets $only_targets" >&2; exit 2; }
+  targets=("${chosen[@]}")
+fi
 
 for tool in wrk python3; do
   command -v $tool >/dev/null || { echo "bench: $tool not found" >&2; exit 77; }
@@ -127,6 +141,9 @@ start_tally() {  # name durability
   wait_http "${port[$1]}"
 }
 start_tally tally-strict strict
+# The key tally-read-hot reads, whatever ran before it.
+curl -s -o /dev/null -X POST -H "Origin: $origin" \
+  "http://127.0.0.1:${port[tally-strict]}/v1/sites/demo/hits?key=/hot"
 [[ $mode == smoke ]] || start_tally tally-relaxed relaxed
 
 if [[ $mode != smoke ]]; then
@@ -175,7 +192,7 @@ server_pids() {  # target -> the processes whose RSS counts (nginx: master + wor
   case $1 in
     nginx) echo "${pidof[nginx]} $(pgrep -P "${pidof[nginx]}" | tr '\n' ' ')" ;;
     redis) echo "${pidof[redis]}" ;;
-    tally-strict-*) echo "${pidof[tally-strict]}" ;;
+    tally-strict-* | tally-read-*) echo "${pidof[tally-strict]}" ;;
     tally-relaxed-*) echo "${pidof[tally-relaxed]}" ;;
   esac
 }
@@ -201,6 +218,8 @@ measure() {  # round target conns seconds
         tally-strict-zipf) p=${port[tally-strict]}; script_args=(zipf) ;;
         tally-relaxed-hot) p=${port[tally-relaxed]}; script_args=(hot) ;;
         tally-relaxed-zipf) p=${port[tally-relaxed]}; script_args=(zipf) ;;
+        # After tally-strict-hot in every round, so the key exists.
+        tally-read-hot) p=${port[tally-strict]}; script_args=(read) ;;
       esac
       line=$(wrk -t"$threads" -c"$c" -d"${s}s" --timeout 10s --latency -s "$lua" \
                "http://127.0.0.1:$p" -- "${script_args[@]}" demo "$origin" 10000 0 "$round" \

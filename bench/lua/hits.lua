@@ -7,6 +7,8 @@
 --       zipf  KEYS keys (default 10000), drawn Zipf(s=1): key i has weight 1/i
 --       walk  every request a new key: thread t of T takes START+t, +T, ...;
 --             wraps at KEYS (creates KEYS distinct counters in total)
+--       read  GET /v1/sites/SITE/counters?key=/hot: the same path, headers and
+--             answer as a hit, without counting (the HTTP path's own cost)
 --
 -- Non-2xx answers are counted through response() and reported apart: they
 -- are failures, never throughput. done() prints one JSON line, prefixed
@@ -53,6 +55,9 @@ function init(args)
   local id = tonumber(id or 1)
   if mode == "hot" then
     requests[1] = hit("/hot")
+  elseif mode == "read" then
+    requests[1] = wrk.format("GET", "/v1/sites/" .. site .. "/counters?key=/hot",
+                             {["Origin"] = origin, ["User-Agent"] = user_agent}, nil)
   elseif mode == "zipf" then
     -- Cumulative weights of Zipf(s=1) over `keys` keys, then a fixed
     -- per-thread sequence of draws (binary search in the CDF), so request()
@@ -79,7 +84,7 @@ sent_count = 0  -- global: requests this thread generated (walk: keys it took)
 
 function request()
   sent_count = sent_count + 1
-  if mode == "hot" then
+  if mode == "hot" or mode == "read" then
     return requests[1]
   elseif mode == "zipf" then
     position = position % #sequence + 1
