@@ -56,6 +56,17 @@ class WaitingSink : public ResponseSink {
   std::promise<Response> promise_;
 };
 
+// Runs each task at once, as InlineExecutor, and counts them: which answers
+// needed the store's blocking calls.
+class CountingInlineExecutor : public InlineExecutor {
+ public:
+  bool Post(std::function<void()> task) override {
+    ++posted;
+    return InlineExecutor::Post(std::move(task));
+  }
+  int posted = 0;
+};
+
 // dynalite for every DynamoDB test of this binary: started on first use,
 // killed when the binary exits. Returns "" if it runs, else why not.
 std::string StartDynalite(testing::DynaliteProcess** out) {
@@ -159,7 +170,7 @@ class ApiFixture : public ::testing::Test {
   std::unique_ptr<Store> store_;
   Metrics metrics_;
   SiteRegistry registry_;
-  InlineExecutor executor_;
+  CountingInlineExecutor executor_;
   FixedClock clock_;
   std::unique_ptr<CountingService> counting_;
   std::unique_ptr<VisitorHasher> visitors_;
@@ -537,6 +548,44 @@ TEST_P(ApiTest, BotsAndPrefetchesAreAnsweredButNotCounted) {
   EXPECT_EQ(
       Json(Call(Method::kPost, "/v1/sites/example.com/hits", "", Client("198.51.100.1")))["hits"],
       2);
+}
+
+// A page that shows a counter without counting it reads it on every view:
+// the numbers SQLite's writer just committed are answered without the
+// blocking executor (Store::PeekCounter), and are the same numbers.
+TEST_F(SqliteApiTest, ReadsOfACounterJustHitAreAnsweredFromMemory) {
+  for (int i = 0; i < 3; ++i) Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a");
+  const int posted = executor_.posted;
+  Response read = Call(Method::kGet, "/v1/sites/example.com/counters", "key=/a");
+  ASSERT_EQ(read.status, 200) << read.body;
+  EXPECT_EQ(Json(read)["hits"], 3);
+  EXPECT_EQ(Json(read)["today"]["hits"], 3);
+  EXPECT_EQ(Json(read)["visitors"], 1);
+  Response bot = Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a",
+                      Client("198.51.100.2", "Mozilla/5.0 (compatible; Googlebot/2.1)"));
+  EXPECT_EQ(Json(bot)["hits"], 3);
+  EXPECT_EQ(Json(bot)["counted"], false);
+  Response badge = Call(Method::kGet, "/v1/sites/example.com/badge.svg", "key=/a");
+  ASSERT_EQ(badge.status, 200);
+  EXPECT_NE(badge.body.find(">3<"), std::string::npos) << badge.body;
+  EXPECT_EQ(executor_.posted, posted) << "answered without the blocking executor";
+
+  // Not held: read from SQLite.
+  EXPECT_EQ(Call(Method::kGet, "/v1/sites/example.com/counters", "key=/other").status, 404);
+  EXPECT_EQ(executor_.posted, posted + 1);
+  // An admin's change is what the next read shows.
+  ASSERT_EQ(
+      Call(Method::kPut, "/v1/sites/example.com/counters", "key=/a", {Admin()}, R"({"hits":500})")
+          .status,
+      200);
+  EXPECT_EQ(Json(Call(Method::kGet, "/v1/sites/example.com/counters", "key=/a"))["hits"], 500);
+  EXPECT_EQ(Json(Call(Method::kPost, "/v1/sites/example.com/hits", "key=/a"))["hits"], 501);
+  EXPECT_EQ(Json(Call(Method::kGet, "/v1/sites/example.com/counters", "key=/a"))["hits"], 501);
+  // The next day's numbers are not the held ones.
+  clock_.now += 86400;
+  Response tomorrow = Call(Method::kGet, "/v1/sites/example.com/counters", "key=/a");
+  EXPECT_EQ(Json(tomorrow)["hits"], 501);
+  EXPECT_EQ(Json(tomorrow)["today"]["hits"], 0);
 }
 
 TEST_P(ApiTest, RateLimitRefusesOrIgnoresPerSite) {

@@ -3,7 +3,7 @@
 // for one, its public key (x-api-key), before touching anything.
 //
 // Called on network threads; never blocks (hits go to the CountingService,
-// reads to the blocking executor).
+// reads to the blocking executor unless the store holds the counter in memory).
 #pragma once
 
 #include <memory>
@@ -63,12 +63,19 @@ class PublicEndpoints {
 
  private:
   static const std::string* ValidKey(const std::string& key, Response& response);
+  // Answers with `answer(Result<CounterTotals>)`, a copyable callable
+  // returning the Response, given the counter's numbers with `day` as today:
+  // at once if the store holds them in memory (Store::PeekCounter), else
+  // after ReadCounter on the blocking executor.
+  template <typename Answer>
+  void WithCounter(const SiteRecord& site, const std::string& key, const std::string& day,
+                   Route route, ResponseSink& sink, Answer answer);
 
   // Answers with the counter's current numbers and "counted":false (a bot,
   // a prefetch, or over the rate limit of a site that ignores rather than
   // refuses).
-  void AnswerNotCounted(std::shared_ptr<const SiteRecord> site, std::string_view key,
-                        std::string day, Response response, ResponseSink& sink,
+  void AnswerNotCounted(const std::shared_ptr<const SiteRecord>& site, std::string_view key,
+                        const std::string& day, Response response, ResponseSink& sink,
                         std::shared_ptr<const CounterPresenter> presenter);
 
   // Looks the site up and checks origin (unless `check_origin` is false) and

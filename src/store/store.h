@@ -6,7 +6,8 @@
 // commit and write coalescing possible.
 //
 // Thread safety: every method may be called from any thread, concurrently.
-// Methods block; callers must not call them from network threads.
+// Methods block (except PeekCounter); callers must not call them from network
+// threads.
 #pragma once
 
 #include <cstdint>
@@ -122,6 +123,18 @@ class Store {
   virtual Result<CounterTotals> ReadCounter(std::string_view site, std::string_view key,
                                             std::string_view day) = 0;
 
+  // What ReadCounter would answer, if the store holds it in memory: numbers
+  // ReadCounter could have returned at some moment shortly before the call
+  // (how shortly is the backend's; SqliteStore: kPeekFreshFor at most).
+  // nullopt if not held (then call ReadCounter). Unlike every other method
+  // it does no I/O and waits for nothing but a short lock: network threads
+  // may call it. The default holds nothing.
+  virtual std::optional<CounterTotals> PeekCounter(std::string_view /*site*/,
+                                                   std::string_view /*key*/,
+                                                   std::string_view /*day*/) {
+    return std::nullopt;
+  }
+
   // Sets a counter's total hits (creating it if needed), leaving visitors and
   // day rows alone.
   virtual Status SetCounter(std::string_view site, std::string_view key, int64_t hits) = 0;
@@ -132,8 +145,7 @@ class Store {
   // Lists up to `limit` counters of `site` with keys greater than `after_key`
   // (byte order), ascending.
   virtual Result<std::vector<CounterRow>> ListCounters(std::string_view site,
-                                                       std::string_view after_key,
-                                                       int limit) = 0;
+                                                       std::string_view after_key, int limit) = 0;
 
   // Sites. CreateSite fails with AlreadyExists; UpdateSite and DeleteSite
   // with NotFound. DeleteSite removes the site's counters too.

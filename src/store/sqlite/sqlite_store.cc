@@ -352,21 +352,8 @@ Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
   if (Result<int> wal_fd = WalDescriptor(); wal_fd.ok() && *wal_fd >= 0) {
     (void)wal_preallocator_.BeforeCommit(*wal_fd);
   }
-  // Under the write lock: if another connection (another process) committed
-  // since our last write, it may have deleted markers the cache holds, or
-  // changed counters.
-  Result<SqliteStatement*> version_stmt = writer_->Cached(kDataVersion);
-  if (!version_stmt.ok()) return version_stmt.status();
-  {
-    ScopedStatement st(**version_stmt);
-    if (st->Step() != SQLITE_ROW) return writer_->Error("ApplyHits: data_version");
-    int64_t version = st->ColumnInt64(0);
-    if (version != data_version_) {
-      marks_.Clear();
-      totals_cache_.Clear();
-    }
-    data_version_ = version;
-  }
+  // Under the write lock: nobody else can commit until we have.
+  if (Status s = ForgetIfAnotherConnectionWrote(); !s.ok()) return s;
   batch_marks_.clear();
   for (size_t i = 0; i < deltas.size(); ++i) {
     const HitDelta& delta = deltas[i];
@@ -437,6 +424,11 @@ Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
     }
   } catch (const std::bad_alloc&) {
     marks_.Clear();
+  }
+  try {
+    published_.Publish(deltas, totals, std::chrono::steady_clock::now());
+  } catch (const std::bad_alloc&) {
+    published_.Clear();
   }
   return Status::Ok();
 }
@@ -518,6 +510,40 @@ Result<std::string> SqliteStore::SyncIfStrict(Result<std::string> written) {
   return written;
 }
 
+std::optional<CounterTotals> SqliteStore::PeekCounter(std::string_view site, std::string_view key,
+                                                      std::string_view day) {
+  return published_.Find(site, key, day, std::chrono::steady_clock::now());
+}
+
+void SqliteStore::ForgetCounterTotals() noexcept {
+  totals_cache_.Clear();
+  published_.Clear();
+}
+
+Status SqliteStore::ForgetIfAnotherConnectionWrote() {
+  Result<SqliteStatement*> stmt = writer_->Cached(kDataVersion);
+  if (!stmt.ok()) return stmt.status();
+  ScopedStatement st(**stmt);
+  if (st->Step() != SQLITE_ROW) return writer_->Error("data_version");
+  const int64_t version = st->ColumnInt64(0);
+  if (version != data_version_) {
+    // It may have deleted markers the cache holds, or changed counters.
+    marks_.Clear();
+    ForgetCounterTotals();
+    data_version_ = version;
+  }
+  return Status::Ok();
+}
+
+void SqliteStore::RefreshPeeksIfStale() {
+  const auto now = std::chrono::steady_clock::now();
+  if (published_.FreshAt(now)) return;
+  // Not behind a commit: the writer refreshes them itself when it is done.
+  std::unique_lock<std::mutex> lock(writer_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  if (ForgetIfAnotherConnectionWrote().ok()) published_.Refresh(now);
+}
+
 Result<CounterTotals> SqliteStore::ReadCounter(std::string_view site, std::string_view key,
                                                std::string_view day) {
   return NoThrow("ReadCounter", [&]() -> Result<CounterTotals> {
@@ -530,8 +556,11 @@ Result<CounterTotals> SqliteStore::ReadCounter(std::string_view site, std::strin
     st->BindText(2, key);
     st->BindText(3, day);
     int rc = st->Step();
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return (*reader)->Error("ReadCounter");
+    // Reads come here when PeekCounter could not answer: while hits are not
+    // being written, this keeps it answering (one read here per interval).
+    RefreshPeeksIfStale();
     if (rc == SQLITE_DONE) return Status::NotFound("counter not found");
-    if (rc != SQLITE_ROW) return (*reader)->Error("ReadCounter");
     CounterTotals totals;
     totals.hits = st->ColumnInt64(0);
     totals.visitors = st->ColumnInt64(1);
@@ -545,7 +574,7 @@ Status SqliteStore::SetCounter(std::string_view site, std::string_view key, int6
   if (hits < 0) return Status::InvalidArgument("SetCounter: negative hits");
   return SyncIfStrict(NoThrow("SetCounter", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
-    totals_cache_.Clear();  // whatever the outcome: it must not keep the old total
+    ForgetCounterTotals();  // whatever the outcome: it must not keep the old total
     Result<SqliteStatement*> stmt = writer_->Cached(kSetCounter);
     if (!stmt.ok()) return stmt.status();
     ScopedStatement st(**stmt);
@@ -560,7 +589,7 @@ Status SqliteStore::SetCounter(std::string_view site, std::string_view key, int6
 Status SqliteStore::DeleteCounter(std::string_view site, std::string_view key) {
   return SyncIfStrict(NoThrow("DeleteCounter", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
-    totals_cache_.Clear();  // whatever the outcome: it must not keep the deleted counter
+    ForgetCounterTotals();  // whatever the outcome: it must not keep the deleted counter
     Result<SqliteStatement*> stmt = writer_->Cached(kDeleteCounter);
     if (!stmt.ok()) return stmt.status();
     ScopedStatement st(**stmt);
@@ -669,7 +698,7 @@ Status SqliteStore::DeleteSite(std::string_view name) {
     // Whatever the outcome, the caches must not keep markers or counters
     // this deletes.
     marks_.Clear();
-    totals_cache_.Clear();
+    ForgetCounterTotals();
     for (std::string_view sql : {kDeleteSite, kDeleteSiteCounts, kDeleteSiteMarks}) {
       Result<SqliteStatement*> stmt = writer_->Cached(sql);
       if (!stmt.ok()) return stmt.status();

@@ -23,9 +23,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +36,7 @@
 
 #include "common/status.h"
 #include "store/sqlite/counter_totals_cache.h"
+#include "store/sqlite/published_counters.h"
 #include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/visitor_mark_cache.h"
 #include "store/sqlite/wal_preallocator.h"
@@ -58,6 +61,13 @@ class SqliteStore : public Store {
   Status Sync() override;
   Result<CounterTotals> ReadCounter(std::string_view site, std::string_view key,
                                     std::string_view day) override;
+  // The counters ApplyHits committed last (published_counters.h), for
+  // kPeekFreshFor after its last commit or after a ReadCounter found no
+  // other connection had committed: the most that another process's change
+  // to a counter may go unseen here.
+  static constexpr std::chrono::milliseconds kPeekFreshFor{1000};
+  std::optional<CounterTotals> PeekCounter(std::string_view site, std::string_view key,
+                                           std::string_view day) override;
   Status SetCounter(std::string_view site, std::string_view key, int64_t hits) override;
   Status DeleteCounter(std::string_view site, std::string_view key) override;
   Result<std::vector<CounterRow>> ListCounters(std::string_view site, std::string_view after_key,
@@ -123,6 +133,16 @@ class SqliteStore : public Store {
   Result<std::string> SyncIfStrict(Result<std::string> written);
 
   Status ApplyHitsLocked(std::span<const HitDelta> deltas, std::span<CounterTotals> totals);
+  // Forgets every counter's numbers held in memory: before any write that
+  // changes counters other than by adding hits. Under writer_mu_.
+  void ForgetCounterTotals() noexcept;
+  // Forgets the markers and counters held in memory if another connection
+  // (another process) committed since we last looked. Under writer_mu_.
+  Status ForgetIfAnotherConnectionWrote();
+  // If PeekCounter no longer answers because no commit of ours renewed it,
+  // checks for other connections' commits and renews it. Skips if the writer
+  // lock is busy.
+  void RefreshPeeksIfStale();
   // wal_fd_, opening it if the WAL exists: -1 if it does not yet.
   Result<int> WalDescriptor();
   Result<std::unique_ptr<SqliteConnection>> OpenReader();
@@ -154,6 +174,8 @@ class SqliteStore : public Store {
   // Totals as this writer last wrote them (see counter_totals_cache.h).
   // Guarded by writer_mu_.
   CounterTotalsCache totals_cache_{kCounterTotalsCacheCapacity};
+  // The committed subset of it, for PeekCounter; locked on its own.
+  PublishedCounters published_{kCounterTotalsCacheCapacity, kPeekFreshFor};
   int64_t data_version_ = -1;
   // Keeps the WAL ahead of the commits' frames. Guarded by writer_mu_.
   WalPreallocator wal_preallocator_;

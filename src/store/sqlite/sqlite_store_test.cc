@@ -497,6 +497,131 @@ TEST_F(SqliteStoreTest, DeleteCounterRemovesItAndItsDays) {
   EXPECT_EQ(again.today_hits, 1);
 }
 
+// --- PeekCounter -----------------------------------------------------------
+
+// PeekCounter's promise: when it answers, it answers what ReadCounter does
+// (nothing else writes here between the two calls).
+void ExpectPeekIsCurrentOrAbsent(SqliteStore& store, std::string_view site, std::string_view key,
+                                 std::string_view day) {
+  std::optional<CounterTotals> peeked = store.PeekCounter(site, key, day);
+  if (!peeked) return;
+  Result<CounterTotals> read = store.ReadCounter(site, key, day);
+  ASSERT_TRUE(read.ok()) << key << ": peeked a counter that does not exist";
+  EXPECT_EQ(peeked->hits, read->hits) << key;
+  EXPECT_EQ(peeked->visitors, read->visitors) << key;
+  EXPECT_EQ(peeked->today_hits, read->today_hits) << key;
+  EXPECT_EQ(peeked->today_visitors, read->today_visitors) << key;
+}
+
+TEST_F(SqliteStoreTest, PeekCounterAnswersWhatTheLastCommitLeft) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1));
+  Hit(*store, "s", "/a", kDay1, 3, 2);
+  std::optional<CounterTotals> peeked = store->PeekCounter("s", "/a", kDay1);
+  ASSERT_TRUE(peeked);
+  EXPECT_EQ(peeked->hits, 3);
+  EXPECT_EQ(peeked->visitors, 2);
+  EXPECT_EQ(peeked->today_hits, 3);
+  EXPECT_EQ(peeked->today_visitors, 2);
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay2)) << "today_* of another day: read them";
+  EXPECT_FALSE(store->PeekCounter("s", "/b", kDay1));
+  EXPECT_FALSE(store->PeekCounter("t", "/a", kDay1));
+  Hit(*store, "s", "/a", kDay1, 1, 0);
+  EXPECT_EQ(store->PeekCounter("s", "/a", kDay1)->hits, 4);
+  Hit(*store, "s", "/a", kDay2, 1, 0);
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1));
+  EXPECT_EQ(store->PeekCounter("s", "/a", kDay2)->today_hits, 1);
+  ExpectPeekIsCurrentOrAbsent(*store, "s", "/a", kDay2);
+}
+
+TEST_F(SqliteStoreTest, PeekCounterNeverAnswersNumbersAWriteReplaced) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->CreateSite(MakeSite("s")).ok());
+  auto hit_all = [&] {
+    std::vector<HitDelta> batch = {{"s", "/a", kDay1, 5, V(1)}, {"s", "/b", kDay1, 5, V(1)}};
+    std::vector<CounterTotals> totals(2);
+    ASSERT_TRUE(store->ApplyHits(batch, totals).ok());
+    ASSERT_TRUE(store->PeekCounter("s", "/a", kDay1));
+  };
+  auto expect_current = [&](const char* after) {
+    SCOPED_TRACE(after);
+    ExpectPeekIsCurrentOrAbsent(*store, "s", "/a", kDay1);
+    ExpectPeekIsCurrentOrAbsent(*store, "s", "/b", kDay1);
+  };
+  hit_all();
+  ASSERT_TRUE(store->SetCounter("s", "/a", 1000).ok());
+  expect_current("SetCounter");
+  hit_all();
+  ASSERT_TRUE(store->DeleteCounter("s", "/a").ok());
+  expect_current("DeleteCounter");
+  hit_all();
+  std::vector<ExportRow> rows = {{"/a", "", 77, 7}, {"/a", std::string(kDay1), 7, 1}};
+  ASSERT_TRUE(store->ImportRows("s", rows).ok());
+  expect_current("ImportRows");
+  hit_all();
+  ASSERT_TRUE(store->DeleteSite("s").ok());
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1)) << "DeleteSite";
+  EXPECT_FALSE(store->PeekCounter("s", "/b", kDay1)) << "DeleteSite";
+}
+
+TEST_F(SqliteStoreTest, PeekCounterKeepsTheNumbersOfAFailedBatchOut) {
+  {
+    auto store = OpenStore();
+    ASSERT_TRUE(store);
+    ASSERT_EQ(RawExec(path_,
+                      "CREATE TRIGGER boom AFTER INSERT ON counts WHEN NEW.key = '/boom' "
+                      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
+              SQLITE_OK);
+  }
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  Hit(*store, "s", "/ok", kDay1, 10, 0);
+  std::vector<HitDelta> batch = {{"s", "/ok", kDay1, 5, V(0)}, {"s", "/boom", kDay1, 1, V(0)}};
+  std::vector<CounterTotals> totals(2);
+  ASSERT_EQ(store->ApplyHits(batch, totals).code(), StatusCode::kUnavailable);
+  std::optional<CounterTotals> peeked = store->PeekCounter("s", "/ok", kDay1);
+  ASSERT_TRUE(peeked) << "what the last commit left still stands";
+  EXPECT_EQ(peeked->hits, 10) << "the rolled-back +5 was never committed";
+  EXPECT_FALSE(store->PeekCounter("s", "/boom", kDay1));
+}
+
+// Another process's change is seen at the writer's next commit, or at the
+// latest kPeekFreshFor after its last one.
+TEST_F(SqliteStoreTest, PeekCounterSeesAnotherProcesssChange) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  Hit(*store, "s", "/a", kDay1, 1, 0);
+  ASSERT_EQ(RawExec(path_, "UPDATE counts SET hits = 50 WHERE key = '/a' AND day = 'total'"),
+            SQLITE_OK);
+  Hit(*store, "s", "/b", kDay1, 1, 0);
+  ExpectPeekIsCurrentOrAbsent(*store, "s", "/a", kDay1);
+  EXPECT_TRUE(store->PeekCounter("s", "/b", kDay1));
+
+  ASSERT_EQ(RawExec(path_, "UPDATE counts SET hits = 60 WHERE key = '/b' AND day = 'total'"),
+            SQLITE_OK);
+  std::this_thread::sleep_for(SqliteStore::kPeekFreshFor + std::chrono::milliseconds(100));
+  EXPECT_FALSE(store->PeekCounter("s", "/b", kDay1)) << "no commit of ours for too long";
+  EXPECT_EQ(store->ReadCounter("s", "/b", kDay1)->hits, 60);
+  // That read found the other process's commit: what was held is forgotten.
+  ExpectPeekIsCurrentOrAbsent(*store, "s", "/b", kDay1);
+}
+
+// Reads keep PeekCounter answering while no hits are written, as long as no
+// other connection writes.
+TEST_F(SqliteStoreTest, ReadCounterRenewsPeeksWhileNothingElseWrites) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  Hit(*store, "s", "/a", kDay1, 7, 0);
+  std::this_thread::sleep_for(SqliteStore::kPeekFreshFor + std::chrono::milliseconds(100));
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1));
+  EXPECT_EQ(store->ReadCounter("s", "/never", kDay1).status().code(), StatusCode::kNotFound);
+  std::optional<CounterTotals> renewed = store->PeekCounter("s", "/a", kDay1);
+  ASSERT_TRUE(renewed) << "nothing else wrote: still current";
+  EXPECT_EQ(renewed->hits, 7);
+}
+
 TEST_F(SqliteStoreTest, ListCountersPagesInByteOrder) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
