@@ -1,23 +1,30 @@
-// PublishedCounters: the committed numbers of the counters the writer wrote
-// last, for reads that must not wait. A page that shows a counter without
-// counting (GET .../counters, a badge) reads a hot counter from here, on the
-// network thread, instead of a SQLite query on a blocking thread and two
-// thread hand-overs: measured, such reads were slower than counted hits.
+// PublishedCounters: committed numbers of counters, held for reads that must
+// not wait. A page that shows a counter without counting (GET .../counters, a
+// badge) reads it from here, on the network thread, instead of by a SQLite
+// query on a blocking thread and two thread hand-overs: measured, such reads
+// were slower than counted hits (docs/benchmarks.md, round 8).
 //
-// What it answers is what a reader connection could have read at some moment
-// since the last Publish: only committed numbers go in (Publish after the
-// COMMIT), and whoever changes counters otherwise, under the writer's lock,
-// Clear()s first. Another process's writes are seen by the writer's next
-// transaction (PRAGMA data_version), which Clear()s; so that a quiet writer
-// cannot keep answering with numbers another process has since changed, Find
-// answers only for `fresh_for` after the last Publish or Refresh (a check
-// that no other process wrote), then reads go to SQLite again.
+// Two sources fill it: the writer publishes each batch's totals after its
+// COMMIT (Publish), and a read from SQLite puts back what it read (PutRead),
+// unless a commit or a Clear came between its start and the put (the
+// generation it took before reading has changed). Whoever changes counters
+// otherwise Clear()s after the change, under the writer's lock. So what Find
+// answers is what a reader connection could have read at some moment since.
+// Another process's writes are seen by the writer's next transaction (PRAGMA
+// data_version), which Clear()s; so that a quiet writer cannot keep answering
+// with numbers another process has since changed, Find answers only for
+// `fresh_for` after the last Publish or Refresh (a check that no other
+// process wrote).
+//
+// While nobody calls Find, Publish only counts the commit: hits cost the
+// writer nothing here unless someone also reads.
 //
 // Thread safety: every method may be called concurrently.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -38,15 +45,26 @@ class PublishedCounters {
   PublishedCounters(const PublishedCounters&) = delete;
   PublishedCounters& operator=(const PublishedCounters&) = delete;
 
-  // Remembers that deltas[i]'s counter has totals[i], with deltas[i].day as
-  // today, as of `now`. Call only after the write that left them committed.
+  // A commit at `now` left deltas[i]'s counter at totals[i], with
+  // deltas[i].day as today. Call after every commit of hits, before the
+  // writer's lock is released. Remembers them if Find was called within
+  // fresh_for; otherwise forgets everything (what it held may be stale now).
   void Publish(std::span<const HitDelta> deltas, std::span<const CounterTotals> totals,
                TimePoint now);
 
   // The counter's numbers with `day` as today, if held and `now` is within
-  // fresh_for of the last Publish; nullopt otherwise. Does not allocate.
+  // fresh_for of the last Publish or Refresh; nullopt otherwise. Does not
+  // allocate.
   std::optional<CounterTotals> Find(std::string_view site, std::string_view key,
-                                    std::string_view day, TimePoint now) const;
+                                    std::string_view day, TimePoint now);
+
+  // Take before reading a counter from SQLite, and pass to PutRead.
+  uint64_t Generation() const;
+  // Remembers numbers read from SQLite, if nothing was published or cleared
+  // since `generation` was taken (else they may be older than what is held,
+  // or than a change that cleared).
+  void PutRead(std::string_view site, std::string_view key, std::string_view day,
+               const CounterTotals& totals, uint64_t generation);
 
   // Whether Find answers at `now`.
   bool FreshAt(TimePoint now) const;
@@ -59,11 +77,15 @@ class PublishedCounters {
   void Clear();
 
  private:
+  // Under mu_.
+  void ClearLocked();
+
   const std::chrono::nanoseconds fresh_for_;
   mutable std::mutex mu_;
-  // Find keeps its lookup key in the cache's scratch space: guarded too.
-  mutable CounterTotalsCache counters_;  // guarded by mu_
-  TimePoint fresh_until_{};              // guarded by mu_
+  CounterTotalsCache counters_;  // guarded by mu_
+  uint64_t generation_ = 0;      // guarded by mu_; +1 per Publish and Clear
+  TimePoint fresh_until_{};      // guarded by mu_
+  TimePoint last_find_{};        // guarded by mu_
 };
 
 }  // namespace tally

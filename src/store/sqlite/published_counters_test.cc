@@ -47,31 +47,75 @@ TEST(PublishedCountersTest, AnswersWhatWasPublishedForThatDayOnly) {
   EXPECT_FALSE(published.Find("s", "/b", kDay, kT0 + 10ms));
 }
 
-TEST(PublishedCountersTest, AnswersOnlyUntilFreshForAfterTheLastPublish) {
+TEST(PublishedCountersTest, AnswersOnlyUntilFreshForAfterTheLastPublishOrRefresh) {
   PublishedCounters published(16, 1s);
   std::vector<HitDelta> a = {{"s", "/a", kDay, 1, {}}};
   std::vector<HitDelta> b = {{"s", "/b", kDay, 1, {}}};
   std::vector<CounterTotals> one = {{1, 0, 1, 0}};
+  EXPECT_FALSE(published.Find("s", "/a", kDay, kT0));  // someone reads
   published.Publish(a, one, kT0);
   EXPECT_TRUE(published.Find("s", "/a", kDay, kT0 + 1s));
   EXPECT_FALSE(published.Find("s", "/a", kDay, kT0 + 1s + 1ns));
   // Any publish shows the writer is still the only one writing: all of it
   // is fresh again.
-  published.Publish(b, one, kT0 + 5s);
-  EXPECT_TRUE(published.Find("s", "/a", kDay, kT0 + 5s));
-  EXPECT_TRUE(published.Find("s", "/b", kDay, kT0 + 6s));
-  EXPECT_FALSE(published.Find("s", "/a", kDay, kT0 + 6s + 1ns));
-  EXPECT_FALSE(published.FreshAt(kT0 + 6s + 1ns));
+  published.Publish(b, one, kT0 + 1500ms);
+  EXPECT_TRUE(published.Find("s", "/a", kDay, kT0 + 1500ms));
+  EXPECT_TRUE(published.Find("s", "/b", kDay, kT0 + 2500ms));
+  EXPECT_FALSE(published.Find("s", "/a", kDay, kT0 + 2500ms + 1ns));
+  EXPECT_FALSE(published.FreshAt(kT0 + 2500ms + 1ns));
   // Or a Refresh: nothing held changed.
-  published.Refresh(kT0 + 10s);
-  EXPECT_TRUE(published.FreshAt(kT0 + 10s));
-  EXPECT_EQ(published.Find("s", "/a", kDay, kT0 + 11s)->hits, 1);
-  EXPECT_FALSE(published.FreshAt(kT0 + 11s + 1ns));
+  published.Refresh(kT0 + 3s);
+  EXPECT_TRUE(published.FreshAt(kT0 + 3s));
+  EXPECT_EQ(published.Find("s", "/a", kDay, kT0 + 4s)->hits, 1);
+  EXPECT_FALSE(published.FreshAt(kT0 + 4s + 1ns));
+}
+
+// Hits alone cost nothing here: with no reader within fresh_for, a publish
+// forgets everything (what is held is stale after that commit) and keeps
+// nothing new.
+TEST(PublishedCountersTest, PublishesOnlyWhileSomeoneReads) {
+  PublishedCounters published(16, 1s);
+  std::vector<HitDelta> a = {{"s", "/a", kDay, 1, {}}};
+  std::vector<CounterTotals> one = {{1, 0, 1, 0}};
+  std::vector<CounterTotals> two = {{2, 0, 2, 0}};
+  published.Publish(a, one, kT0);
+  EXPECT_FALSE(published.Find("s", "/a", kDay, kT0)) << "nobody read before this commit";
+  published.Publish(a, one, kT0 + 1ms);
+  EXPECT_EQ(published.Find("s", "/a", kDay, kT0 + 2ms)->hits, 1);
+  // Reads stop; a commit more than fresh_for later is not kept, and drops
+  // the old numbers.
+  published.Refresh(kT0 + 3s);
+  published.Publish(a, two, kT0 + 3s);
+  EXPECT_FALSE(published.Find("s", "/a", kDay, kT0 + 3s));
+}
+
+TEST(PublishedCountersTest, PutsBackReadsOnlyIfNothingCameBetween) {
+  PublishedCounters published(16, 1s);
+  std::vector<HitDelta> a = {{"s", "/a", kDay, 1, {}}};
+  std::vector<CounterTotals> five = {{5, 0, 5, 0}};
+  EXPECT_FALSE(published.Find("s", "/a", kDay, kT0));
+  published.Refresh(kT0);
+
+  uint64_t before = published.Generation();
+  published.PutRead("s", "/a", kDay, CounterTotals{4, 0, 4, 0}, before);
+  EXPECT_EQ(published.Find("s", "/a", kDay, kT0)->hits, 4);
+
+  // A commit between the read's start and its put: the read may be older.
+  before = published.Generation();
+  published.Publish(a, five, kT0);
+  published.PutRead("s", "/a", kDay, CounterTotals{4, 0, 4, 0}, before);
+  EXPECT_EQ(published.Find("s", "/a", kDay, kT0)->hits, 5);
+  // A Clear between (a counter set or deleted): the read may predate it.
+  before = published.Generation();
+  published.Clear();
+  published.PutRead("s", "/b", kDay, CounterTotals{9, 0, 9, 0}, before);
+  EXPECT_FALSE(published.Find("s", "/b", kDay, kT0));
 }
 
 TEST(PublishedCountersTest, StartsOverWhenFull) {
   PublishedCounters published(2, 1s);
   std::vector<CounterTotals> one = {{1, 0, 1, 0}};
+  EXPECT_FALSE(published.Find("s", "/a", kDay, kT0));
   for (std::string key : {"/a", "/b", "/c"}) {
     std::vector<HitDelta> d = {{"s", key, kDay, 1, {}}};
     published.Publish(d, one, kT0);
@@ -84,6 +128,7 @@ TEST(PublishedCountersTest, StartsOverWhenFull) {
 // that was published, whole.
 TEST(PublishedCountersTest, ConcurrentReadersSeeWholePublishedNumbers) {
   PublishedCounters published(16, 1h);
+  EXPECT_FALSE(published.Find("s", "/a", kDay, kT0));
   std::atomic<bool> done{false};
   std::atomic<int64_t> answers{0};
   std::vector<std::thread> readers;

@@ -555,10 +555,14 @@ Result<CounterTotals> SqliteStore::ReadCounter(std::string_view site, std::strin
     st->BindText(1, site);
     st->BindText(2, key);
     st->BindText(3, day);
+    // Before the read begins: a commit or change after it makes what this
+    // reads too old to put back.
+    const uint64_t generation = published_.Generation();
     int rc = st->Step();
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) return (*reader)->Error("ReadCounter");
-    // Reads come here when PeekCounter could not answer: while hits are not
-    // being written, this keeps it answering (one read here per interval).
+    // Reads come here when PeekCounter could not answer: keep it answering
+    // while hits are not being written (one read here per interval), and
+    // answering this counter next time.
     RefreshPeeksIfStale();
     if (rc == SQLITE_DONE) return Status::NotFound("counter not found");
     CounterTotals totals;
@@ -566,6 +570,11 @@ Result<CounterTotals> SqliteStore::ReadCounter(std::string_view site, std::strin
     totals.visitors = st->ColumnInt64(1);
     totals.today_hits = st->ColumnInt64(2);  // NULL (no day row) reads as 0
     totals.today_visitors = st->ColumnInt64(3);
+    try {
+      published_.PutRead(site, key, day, totals, generation);
+    } catch (const std::bad_alloc&) {
+      published_.Clear();
+    }
     return totals;
   });
 }
@@ -574,7 +583,7 @@ Status SqliteStore::SetCounter(std::string_view site, std::string_view key, int6
   if (hits < 0) return Status::InvalidArgument("SetCounter: negative hits");
   return SyncIfStrict(NoThrow("SetCounter", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
-    ForgetCounterTotals();  // whatever the outcome: it must not keep the old total
+    CountersRewrite rewrite(*this);
     Result<SqliteStatement*> stmt = writer_->Cached(kSetCounter);
     if (!stmt.ok()) return stmt.status();
     ScopedStatement st(**stmt);
@@ -589,7 +598,7 @@ Status SqliteStore::SetCounter(std::string_view site, std::string_view key, int6
 Status SqliteStore::DeleteCounter(std::string_view site, std::string_view key) {
   return SyncIfStrict(NoThrow("DeleteCounter", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
-    ForgetCounterTotals();  // whatever the outcome: it must not keep the deleted counter
+    CountersRewrite rewrite(*this);
     Result<SqliteStatement*> stmt = writer_->Cached(kDeleteCounter);
     if (!stmt.ok()) return stmt.status();
     ScopedStatement st(**stmt);
@@ -693,12 +702,12 @@ Status SqliteStore::UpdateSite(const SiteRecord& site) {
 Status SqliteStore::DeleteSite(std::string_view name) {
   return SyncIfStrict(NoThrow("DeleteSite", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
-    SqliteTransaction txn(*writer_);
-    if (Status s = txn.Begin(); !s.ok()) return s;
     // Whatever the outcome, the caches must not keep markers or counters
     // this deletes.
     marks_.Clear();
-    ForgetCounterTotals();
+    CountersRewrite rewrite(*this);
+    SqliteTransaction txn(*writer_);
+    if (Status s = txn.Begin(); !s.ok()) return s;
     for (std::string_view sql : {kDeleteSite, kDeleteSiteCounts, kDeleteSiteMarks}) {
       Result<SqliteStatement*> stmt = writer_->Cached(sql);
       if (!stmt.ok()) return stmt.status();

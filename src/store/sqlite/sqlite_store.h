@@ -61,10 +61,10 @@ class SqliteStore : public Store {
   Status Sync() override;
   Result<CounterTotals> ReadCounter(std::string_view site, std::string_view key,
                                     std::string_view day) override;
-  // The counters ApplyHits committed last (published_counters.h), for
-  // kPeekFreshFor after its last commit or after a ReadCounter found no
-  // other connection had committed: the most that another process's change
-  // to a counter may go unseen here.
+  // Counters ApplyHits committed or ReadCounter read, while PeekCounter is
+  // being called (published_counters.h), for kPeekFreshFor after the last
+  // commit or after a ReadCounter found no other connection had committed:
+  // the most that another process's change to a counter may go unseen here.
   static constexpr std::chrono::milliseconds kPeekFreshFor{1000};
   std::optional<CounterTotals> PeekCounter(std::string_view site, std::string_view key,
                                            std::string_view day) override;
@@ -133,9 +133,22 @@ class SqliteStore : public Store {
   Result<std::string> SyncIfStrict(Result<std::string> written);
 
   Status ApplyHitsLocked(std::span<const HitDelta> deltas, std::span<CounterTotals> totals);
-  // Forgets every counter's numbers held in memory: before any write that
-  // changes counters other than by adding hits. Under writer_mu_.
+  // Forgets every counter's numbers held in memory. Under writer_mu_.
   void ForgetCounterTotals() noexcept;
+  // Held, under writer_mu_, by a write that changes counters other than by
+  // adding hits: forgets the numbers held in memory before it (the writer's
+  // running sums must not outlive a failure) and after it, whatever its
+  // outcome (reads may have put back numbers from before it meanwhile).
+  class CountersRewrite {
+   public:
+    explicit CountersRewrite(SqliteStore& store) : store_(store) { store_.ForgetCounterTotals(); }
+    ~CountersRewrite() { store_.published_.Clear(); }
+    CountersRewrite(const CountersRewrite&) = delete;
+    CountersRewrite& operator=(const CountersRewrite&) = delete;
+
+   private:
+    SqliteStore& store_;
+  };
   // Forgets the markers and counters held in memory if another connection
   // (another process) committed since we last looked. Under writer_mu_.
   Status ForgetIfAnotherConnectionWrote();
@@ -174,7 +187,7 @@ class SqliteStore : public Store {
   // Totals as this writer last wrote them (see counter_totals_cache.h).
   // Guarded by writer_mu_.
   CounterTotalsCache totals_cache_{kCounterTotalsCacheCapacity};
-  // The committed subset of it, for PeekCounter; locked on its own.
+  // Committed numbers for PeekCounter; locked on its own.
   PublishedCounters published_{kCounterTotalsCacheCapacity, kPeekFreshFor};
   int64_t data_version_ = -1;
   // Keeps the WAL ahead of the commits' frames. Guarded by writer_mu_.

@@ -128,7 +128,7 @@ Status SqliteStore::ImportRows(std::string_view site, std::span<const ExportRow>
   }
   return SyncIfStrict(NoThrow("ImportRows", [&]() -> Status {
     std::lock_guard<std::mutex> lock(writer_mu_);
-    ForgetCounterTotals();  // whatever the outcome: it must not keep replaced counts
+    CountersRewrite rewrite(*this);
     Result<SqliteStatement*> stmt = writer_->Cached(kImportRow);
     if (!stmt.ok()) return stmt.status();
     SqliteTransaction txn(*writer_);

@@ -539,6 +539,7 @@ TEST_F(SqliteStoreTest, PeekCounterNeverAnswersNumbersAWriteReplaced) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->CreateSite(MakeSite("s")).ok());
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1));  // someone reads: commits are kept
   auto hit_all = [&] {
     std::vector<HitDelta> batch = {{"s", "/a", kDay1, 5, V(1)}, {"s", "/b", kDay1, 5, V(1)}};
     std::vector<CounterTotals> totals(2);
@@ -577,6 +578,7 @@ TEST_F(SqliteStoreTest, PeekCounterKeepsTheNumbersOfAFailedBatchOut) {
   }
   auto store = OpenStore();
   ASSERT_TRUE(store);
+  EXPECT_FALSE(store->PeekCounter("s", "/ok", kDay1));
   Hit(*store, "s", "/ok", kDay1, 10, 0);
   std::vector<HitDelta> batch = {{"s", "/ok", kDay1, 5, V(0)}, {"s", "/boom", kDay1, 1, V(0)}};
   std::vector<CounterTotals> totals(2);
@@ -587,11 +589,58 @@ TEST_F(SqliteStoreTest, PeekCounterKeepsTheNumbersOfAFailedBatchOut) {
   EXPECT_FALSE(store->PeekCounter("s", "/boom", kDay1));
 }
 
+// Hits alone keep nothing in memory; once someone reads, a read from SQLite
+// is put back for the next, and commits are kept.
+TEST_F(SqliteStoreTest, PeekCounterHoldsCountersOnceSomeoneReads) {
+  auto store = OpenStore();
+  ASSERT_TRUE(store);
+  Hit(*store, "s", "/a", kDay1, 3, 1);
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1)) << "nobody read before that commit";
+  Result<CounterTotals> read = store->ReadCounter("s", "/a", kDay1);
+  ASSERT_TRUE(read.ok());
+  std::optional<CounterTotals> peeked = store->PeekCounter("s", "/a", kDay1);
+  ASSERT_TRUE(peeked) << "the read was put back";
+  EXPECT_EQ(peeked->hits, 3);
+  EXPECT_EQ(peeked->today_visitors, 1);
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay2));
+  Hit(*store, "s", "/b", kDay1, 2, 0);
+  EXPECT_EQ(store->PeekCounter("s", "/b", kDay1)->hits, 2) << "a commit while someone reads";
+  EXPECT_EQ(store->PeekCounter("s", "/a", kDay1)->hits, 3);
+  ExpectPeekIsCurrentOrAbsent(*store, "s", "/a", kDay1);
+}
+
+// Reads that put back what they read race with an admin's writes: after
+// SetCounter(n) returns, no read begun before it may leave n-1 held.
+TEST_F(SqliteStoreTest, PeekCounterNeverKeepsAReadOlderThanASetCounter) {
+  auto store = OpenStore(Durability::kRelaxed);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->SetCounter("s", "/a", 0).ok());
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1));
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  readers.reserve(2);
+  for (int t = 0; t < 2; ++t) {
+    readers.emplace_back([&] {
+      while (!done.load()) (void)store->ReadCounter("s", "/a", kDay1);
+    });
+  }
+  int stale = 0;
+  for (int64_t n = 1; n <= 1000; ++n) {
+    ASSERT_TRUE(store->SetCounter("s", "/a", n).ok());
+    std::optional<CounterTotals> peeked = store->PeekCounter("s", "/a", kDay1);
+    if (peeked && peeked->hits != n) ++stale;
+  }
+  done = true;
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(stale, 0) << "peeks that answered a number SetCounter had replaced";
+}
+
 // Another process's change is seen at the writer's next commit, or at the
 // latest kPeekFreshFor after its last one.
 TEST_F(SqliteStoreTest, PeekCounterSeesAnotherProcesssChange) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1));
   Hit(*store, "s", "/a", kDay1, 1, 0);
   ASSERT_EQ(RawExec(path_, "UPDATE counts SET hits = 50 WHERE key = '/a' AND day = 'total'"),
             SQLITE_OK);
@@ -613,6 +662,7 @@ TEST_F(SqliteStoreTest, PeekCounterSeesAnotherProcesssChange) {
 TEST_F(SqliteStoreTest, ReadCounterRenewsPeeksWhileNothingElseWrites) {
   auto store = OpenStore();
   ASSERT_TRUE(store);
+  EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1));
   Hit(*store, "s", "/a", kDay1, 7, 0);
   std::this_thread::sleep_for(SqliteStore::kPeekFreshFor + std::chrono::milliseconds(100));
   EXPECT_FALSE(store->PeekCounter("s", "/a", kDay1));
