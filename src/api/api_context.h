@@ -55,20 +55,27 @@ inline void Finish(ApiContext& ctx, ResponseSink& sink, Route route, Response re
   sink.Send(std::move(response));
 }
 
+// Returns what `work`, a `Response()` callable, returns, or a 500 if it
+// throws: exceptions do not leave an endpoint.
+template <typename Work>
+Response CallGuarded(Work& work) {
+  Response response;
+  try {
+    response = work();
+  } catch (const std::exception& e) {
+    spdlog::error("handler failed: {}", e.what());
+    SetError(response, 500, "internal", "internal error");
+  }
+  return response;
+}
+
 // Runs `work`, a `Response()` callable that may block, on the blocking
 // executor and answers with what it returns (500 if it throws), or answers
 // 503 at once if the executor is saturated.
 template <typename Work>
 void RunBlocking(ApiContext& ctx, ResponseSink& sink, Route route, Work work) {
   bool posted = ctx.blocking.Post([&ctx, &sink, route, work = std::move(work)]() mutable {
-    Response response;
-    try {
-      response = work();
-    } catch (const std::exception& e) {
-      spdlog::error("handler failed: {}", e.what());
-      SetError(response, 500, "internal", "internal error");
-    }
-    Finish(ctx, sink, route, std::move(response));
+    Finish(ctx, sink, route, CallGuarded(work));
   });
   if (!posted) {
     Response response;

@@ -270,7 +270,8 @@ void PublicEndpoints::WithCounter(const SiteRecord& site, const std::string& key
   // A page that shows a counter without counting reads it on every view:
   // from memory this skips two thread hand-overs and a SQLite query.
   if (std::optional<CounterTotals> held = ctx_.store.PeekCounter(site.name, key, day)) {
-    Finish(ctx_, sink, route, answer(Result<CounterTotals>(*held)));
+    auto answer_held = [&] { return answer(Result<CounterTotals>(*held)); };
+    Finish(ctx_, sink, route, CallGuarded(answer_held));
     return;
   }
   RunBlocking(ctx_, sink, route,

@@ -50,12 +50,12 @@ void PublishedCounters::Refresh(TimePoint now) {
   fresh_until_ = now + fresh_for_;
 }
 
-void PublishedCounters::Clear() {
+void PublishedCounters::Clear() noexcept {
   std::lock_guard lock(mu_);
   ClearLocked();
 }
 
-void PublishedCounters::ClearLocked() {
+void PublishedCounters::ClearLocked() noexcept {
   ++generation_;
   // Clearing a map reserved for `capacity` touches all its buckets: only
   // when there is something to forget.

@@ -53,8 +53,8 @@ class PublishedCounters {
                TimePoint now);
 
   // The counter's numbers with `day` as today, if held and `now` is within
-  // fresh_for of the last Publish or Refresh; nullopt otherwise. Does not
-  // allocate.
+  // fresh_for of the last Publish or Refresh; nullopt otherwise. Allocates
+  // only to grow its lookup buffer for a longer key than any before.
   std::optional<CounterTotals> Find(std::string_view site, std::string_view key,
                                     std::string_view day, TimePoint now);
 
@@ -73,12 +73,13 @@ class PublishedCounters {
   // that nothing held has changed since the last Publish.
   void Refresh(TimePoint now);
 
-  // Forgets every counter.
-  void Clear();
+  // Forgets every counter. noexcept: only a broken mutex could throw, and
+  // then nothing held can be trusted.
+  void Clear() noexcept;
 
  private:
   // Under mu_.
-  void ClearLocked();
+  void ClearLocked() noexcept;
 
   const std::chrono::nanoseconds fresh_for_;
   mutable std::mutex mu_;

@@ -336,13 +336,16 @@ Status SqliteStore::ApplyHitsLocked(std::span<const HitDelta> deltas,
 
   // The totals cache takes this batch's sums as they are written; unless the
   // COMMIT succeeds, whichever way this returns (or throws), they never were.
+  // And a COMMIT reported failed may still have written them (the WAL
+  // write-out check after it, SqliteTransaction::Commit): what PeekCounter
+  // holds for them is forgotten too.
   struct ForgetUnlessCommitted {
-    CounterTotalsCache& cache;
+    SqliteStore& store;
     bool committed = false;
     ~ForgetUnlessCommitted() {
-      if (!committed) cache.Clear();
+      if (!committed) store.ForgetCounterTotals();
     }
-  } totals_guard{totals_cache_};
+  } totals_guard{*this};
 
   SqliteTransaction txn(*writer_);
   if (Status s = txn.Begin(); !s.ok()) return s;
@@ -512,7 +515,11 @@ Result<std::string> SqliteStore::SyncIfStrict(Result<std::string> written) {
 
 std::optional<CounterTotals> SqliteStore::PeekCounter(std::string_view site, std::string_view key,
                                                       std::string_view day) {
-  return published_.Find(site, key, day, std::chrono::steady_clock::now());
+  try {
+    return published_.Find(site, key, day, std::chrono::steady_clock::now());
+  } catch (const std::exception&) {
+    return std::nullopt;  // holding counters is an optimization: ReadCounter
+  }
 }
 
 void SqliteStore::ForgetCounterTotals() noexcept {
@@ -535,13 +542,17 @@ Status SqliteStore::ForgetIfAnotherConnectionWrote() {
   return Status::Ok();
 }
 
-void SqliteStore::RefreshPeeksIfStale() {
-  const auto now = std::chrono::steady_clock::now();
-  if (published_.FreshAt(now)) return;
-  // Not behind a commit: the writer refreshes them itself when it is done.
-  std::unique_lock<std::mutex> lock(writer_mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return;
-  if (ForgetIfAnotherConnectionWrote().ok()) published_.Refresh(now);
+void SqliteStore::RefreshPeeksIfStale() noexcept {
+  try {
+    const auto now = std::chrono::steady_clock::now();
+    if (published_.FreshAt(now)) return;
+    // Not behind a commit: the writer refreshes them itself when it is done.
+    std::unique_lock<std::mutex> lock(writer_mu_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    if (ForgetIfAnotherConnectionWrote().ok()) published_.Refresh(now);
+  } catch (const std::exception&) {
+    // The read it follows succeeded; PeekCounter stays stale until a commit.
+  }
 }
 
 Result<CounterTotals> SqliteStore::ReadCounter(std::string_view site, std::string_view key,

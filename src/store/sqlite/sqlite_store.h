@@ -154,8 +154,8 @@ class SqliteStore : public Store {
   Status ForgetIfAnotherConnectionWrote();
   // If PeekCounter no longer answers because no commit of ours renewed it,
   // checks for other connections' commits and renews it. Skips if the writer
-  // lock is busy.
-  void RefreshPeeksIfStale();
+  // lock is busy or anything fails.
+  void RefreshPeeksIfStale() noexcept;
   // wal_fd_, opening it if the WAL exists: -1 if it does not yet.
   Result<int> WalDescriptor();
   Result<std::unique_ptr<SqliteConnection>> OpenReader();
