@@ -16,8 +16,8 @@
 // `fresh_for` after the last Publish or Refresh (a check that no other
 // process wrote).
 //
-// While nobody calls Find, Publish only counts the commit: hits cost the
-// writer nothing here unless someone also reads.
+// While nobody calls Find, Publish only counts the commit (and forgets what
+// it held): hits alone cost the writer one lock per commit here.
 //
 // Thread safety: every method may be called concurrently.
 #pragma once
