@@ -89,6 +89,15 @@ class SqliteStoreTest : public ::testing::Test {
     return store.ok() ? std::move(*store) : nullptr;
   }
 
+  // Fault injection on an existing database: a write of a counter whose key
+  // is "/boom" fails inside SQLite ("injected failure").
+  void FailWritesOfBoom() {
+    ASSERT_EQ(RawExec(path_,
+                      "CREATE TRIGGER boom AFTER INSERT ON counts WHEN NEW.key = '/boom' "
+                      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
+              SQLITE_OK);
+  }
+
   // Applies one delta and returns its totals (fails the test on error).
   static CounterTotals Hit(Store& store, std::string_view site, std::string_view key,
                            std::string_view day, int64_t hits, int64_t visitors) {
@@ -400,10 +409,7 @@ TEST_F(SqliteStoreTest, FailedApplyHitsAppliesNothing) {
     Hit(*store, "s", "/ok", kDay1, 10, 0);
   }
   // Fault injection: make the second delta of a batch fail inside SQLite.
-  ASSERT_EQ(RawExec(path_,
-                    "CREATE TRIGGER boom AFTER INSERT ON counts WHEN NEW.key = '/boom' "
-                    "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
-            SQLITE_OK);
+  ASSERT_NO_FATAL_FAILURE(FailWritesOfBoom());
   auto store = OpenStore();
   ASSERT_TRUE(store);
   std::vector<HitDelta> batch = {{"s", "/ok", kDay1, 5, V(1)}, {"s", "/boom", kDay1, 1, V(0)}};
@@ -568,14 +574,8 @@ TEST_F(SqliteStoreTest, PeekCounterNeverAnswersNumbersAWriteReplaced) {
 }
 
 TEST_F(SqliteStoreTest, PeekCounterKeepsTheNumbersOfAFailedBatchOut) {
-  {
-    auto store = OpenStore();
-    ASSERT_TRUE(store);
-    ASSERT_EQ(RawExec(path_,
-                      "CREATE TRIGGER boom AFTER INSERT ON counts WHEN NEW.key = '/boom' "
-                      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"),
-              SQLITE_OK);
-  }
+  ASSERT_TRUE(OpenStore());  // creates the schema
+  ASSERT_NO_FATAL_FAILURE(FailWritesOfBoom());
   auto store = OpenStore();
   ASSERT_TRUE(store);
   EXPECT_FALSE(store->PeekCounter("s", "/ok", kDay1));
