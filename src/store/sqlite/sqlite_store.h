@@ -136,12 +136,13 @@ class SqliteStore : public Store {
   // Forgets every counter's numbers held in memory. Under writer_mu_.
   void ForgetCounterTotals() noexcept;
   // Held, under writer_mu_, by a write that changes counters other than by
-  // adding hits: forgets the numbers held in memory before it (the writer's
-  // running sums must not outlive a failure) and after it, whatever its
-  // outcome (reads may have put back numbers from before it meanwhile).
+  // adding hits: forgets the writer's running sums before it (they must not
+  // outlive a failure), and PeekCounter's numbers after it, whatever its
+  // outcome (until then they are still what a reader sees; reads may have
+  // put back numbers from before it meanwhile).
   class CountersRewrite {
    public:
-    explicit CountersRewrite(SqliteStore& store) : store_(store) { store_.ForgetCounterTotals(); }
+    explicit CountersRewrite(SqliteStore& store) : store_(store) { store_.totals_cache_.Clear(); }
     ~CountersRewrite() { store_.published_.Clear(); }
     CountersRewrite(const CountersRewrite&) = delete;
     CountersRewrite& operator=(const CountersRewrite&) = delete;
